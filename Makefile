@@ -1,0 +1,32 @@
+# The two commands of the README: `make replicate` (the main job) and `make test` (the whole test suite).
+# Both create the virtual environment and install ivspill with its extras on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install replicate test test-slow bench export
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev,data,notebooks]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+replicate: install  ## reproduce the papers' published numbers
+	$(BIN)/ivspill-replicate
+
+test: install  ## the whole default test suite: every notebook, cross-checks, property tests
+	$(BIN)/pytest
+
+test-slow: install  ## the long simulations marked slow
+	$(BIN)/pytest -m slow
+
+bench: install  ## benchmarks against linearmodels
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+export: install  ## notebooks -> package and README
+	$(BIN)/nbdev-export
+	$(BIN)/python scripts/make_readme.py

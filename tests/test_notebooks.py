@@ -1,0 +1,19 @@
+"""Every notebook in nbs/ runs as its own test, with the cells flagged in `tst_flags` (slow, widgets) skipped."""
+from pathlib import Path
+
+import pytest
+from nbdev.config import get_config
+from nbdev.test import test_nb
+
+NBS = sorted(Path(__file__).resolve().parents[1].joinpath("nbs").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NBS, ids=[p.name for p in NBS])
+def test_notebook_runs(notebook):
+    skip_flags = get_config(notebook.parent).tst_flags.split()
+    ok, seconds = test_nb(notebook, skip_flags=skip_flags, cell_timeout=600)
+    assert ok, f"{notebook.name} failed (its traceback is printed above)"
+
+
+def test_every_notebook_is_collected():
+    assert {"00_core.ipynb", "index.ipynb"} <= {p.name for p in NBS}
