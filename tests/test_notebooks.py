@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+from nbdev.test import test_nb as run_notebook
 
 NBS = sorted(Path(__file__).resolve().parents[1].joinpath("nbs").glob("*.ipynb"))
 
@@ -11,7 +11,7 @@ NBS = sorted(Path(__file__).resolve().parents[1].joinpath("nbs").glob("*.ipynb")
 @pytest.mark.parametrize("notebook", NBS, ids=[p.name for p in NBS])
 def test_notebook_runs(notebook):
     skip_flags = get_config(notebook.parent).tst_flags.split()
-    ok, seconds = test_nb(notebook, skip_flags=skip_flags, cell_timeout=600)
+    ok, seconds = run_notebook(notebook, skip_flags=skip_flags, cell_timeout=600)
     assert ok, f"{notebook.name} failed (its traceback is printed above)"
 
 

@@ -7,7 +7,7 @@ import pytest
 import statsmodels.api as sm
 from linearmodels.iv import IV2SLS
 
-from ivspill.core import tsls
+from ivspill.core import ols, tsls
 
 RTOL = 1e-8
 
@@ -87,3 +87,14 @@ def test_sanderson_windmeijer_homoskedastic_formula():
     ols = sm.OLS(resid, sm.add_constant(df[instr + ["w0", "w1"]])).fit()
     wald = ols.wald_test(" = 0, ".join(instr) + " = 0", scalar=True, use_f=False).statistic
     np.testing.assert_allclose(ours.first_stage.loc["x0", "sw_f_stat"], wald / (4 - 2 + 1), rtol=RTOL)
+
+
+@pytest.mark.parametrize("cov_type", ["robust", "clustered", "unadjusted"])
+def test_ols_matches_statsmodels(cov_type):
+    df = simulate(1, 1, seed=11)
+    cluster = "site" if cov_type == "clustered" else None
+    ours = ols(df, "y", ["x0", "w0", "w1"], cluster=cluster, cov_type=cov_type)
+    kind, kw = {"robust": ("HC1", None), "clustered": ("cluster", {"groups": df.site}), "unadjusted": ("nonrobust", None)}[cov_type]
+    theirs = sm.OLS(df.y, sm.add_constant(df[["x0", "w0", "w1"]])).fit(cov_type=kind, cov_kwds=kw)
+    np.testing.assert_allclose(ours.params[theirs.params.index], theirs.params, rtol=RTOL)
+    np.testing.assert_allclose(ours.std_errors[theirs.params.index], theirs.bse, rtol=RTOL)
