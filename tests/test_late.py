@@ -1,0 +1,111 @@
+"""ivspill.late against independent computations: linearmodels IV2SLS / IVLIML with site dummies and explicit
+site×T instruments (coefficients and standard errors to 1e-8), the dense 2SLS engine of ivspill.core for the
+first-stage diagnostics, brute-force deletion for the jackknife, and Monte Carlo coverage."""
+import numpy as np
+import pandas as pd
+import pytest
+from linearmodels.iv import IV2SLS, IVLIML
+
+from ivspill.core import tsls
+from ivspill.late import load_star, msmm_coverage, msmm_iv, msmm_iv_reps, simulate_multisite
+
+RTOL = 1e-8
+
+
+def with_interactions(df, treatment, site):
+    dummies = pd.get_dummies(df[site], prefix="site", dtype=float)
+    instruments = dummies.mul(df[treatment], axis=0).add_prefix("t_x_")
+    return dummies, instruments
+
+
+def linearmodels_fit(df, y, mediators, treatment, site, cluster=None, estimator=IV2SLS):
+    dummies, instruments = with_interactions(df, treatment, site)
+    kwargs = {"cov_type": "clustered", "clusters": df[cluster]} if cluster else {"cov_type": "robust"}
+    return estimator(df[y], dummies, df[mediators], instruments).fit(debiased=True, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def sims():
+    df = simulate_multisite(n_sites=30, n_per_site=120, gamma_sd=(0.5, 0.5), seed=5)
+    df["classroom"] = df.site * 4 + np.arange(len(df)) % 4  # clusters nested in sites
+    return df
+
+
+@pytest.mark.parametrize("cluster", [None, "site", "classroom"])
+@pytest.mark.parametrize("mediators", [["m1"], ["m1", "m2"]])
+def test_msmm_iv_matches_linearmodels_2sls(sims, mediators, cluster):
+    ours = msmm_iv(sims, "y", mediators, "t", "site", cluster=cluster, rank_alpha=None)
+    theirs = linearmodels_fit(sims, "y", mediators, "t", "site", cluster)
+    np.testing.assert_allclose(ours.params[mediators], theirs.params[mediators], rtol=RTOL)
+    np.testing.assert_allclose(ours.std_errors[mediators], theirs.std_errors[mediators], rtol=RTOL)
+
+
+@pytest.mark.parametrize("cluster", [None, "site"])
+def test_msmm_iv_liml_matches_linearmodels(sims, cluster):
+    mediators = ["m1", "m2"]
+    ours = msmm_iv(sims, "y", mediators, "t", "site", cluster=cluster, method="liml", rank_alpha=None)
+    theirs = linearmodels_fit(sims, "y", mediators, "t", "site", cluster, estimator=IVLIML)
+    np.testing.assert_allclose(ours.diagnostics["kappa"], theirs.kappa, rtol=RTOL)
+    np.testing.assert_allclose(ours.params[mediators], theirs.params[mediators], rtol=RTOL)
+    np.testing.assert_allclose(ours.std_errors[mediators], theirs.std_errors[mediators], rtol=RTOL)
+
+
+def test_msmm_iv_matches_linearmodels_on_star():
+    star = load_star()
+    mediators = ["small_1", "aide_1"]
+    ours = msmm_iv(star, "score_1", mediators, "small_k", "school", cluster="school", rank_alpha=None)
+    theirs = linearmodels_fit(star, "score_1", mediators, "small_k", "school", "school")
+    np.testing.assert_allclose(ours.params[mediators], theirs.params[mediators], rtol=RTOL)
+    np.testing.assert_allclose(ours.std_errors[mediators], theirs.std_errors[mediators], rtol=RTOL)
+
+
+@pytest.mark.parametrize("cluster", [None, "classroom"])
+def test_first_stage_matches_dense_engine(sims, cluster):
+    """Per-site moments give the same partial R², joint F and Sanderson–Windmeijer F as the dense engine run on the
+    explicit site×T interaction matrix."""
+    dummies, instruments = with_interactions(sims, "t", "site")
+    dense_frame = pd.concat([sims, instruments], axis=1)
+    dense = tsls(dense_frame, "y", ["m1", "m2"], list(instruments.columns), absorb="site", cluster=cluster)
+    ours = msmm_iv(sims, "y", ["m1", "m2"], "t", "site", cluster=cluster, rank_alpha=None)
+    for col in ["partial_r2", "f_stat", "sw_f_stat"]:
+        np.testing.assert_allclose(ours.first_stage[col], dense.first_stage[col], rtol=1e-7)
+
+
+def test_jackknife_equals_brute_force_deletion(sims):
+    mediators = ["m1", "m2"]
+    ours = msmm_iv(sims, "y", mediators, "t", "site", cov_type="jackknife", rank_alpha=None)
+    sites = sims.site.unique()
+    loo = np.array([msmm_iv(sims[sims.site != s], "y", mediators, "t", "site", rank_alpha=None).params[mediators]
+                    for s in sites])
+    dev = loo - loo.mean(axis=0)
+    expected = (len(sites) - 1) / len(sites) * dev.T @ dev
+    np.testing.assert_allclose(ours.cov.loc[mediators, mediators].to_numpy(), expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("cov_type", ["clustered", "jackknife"])
+def test_replications_equal_one_fit_each(cov_type):
+    stacked = simulate_multisite(n_sites=12, n_per_site=80, gamma_sd=(0.5, 0.5), n_reps=4, seed=9)
+    cluster = "site" if cov_type == "clustered" else None
+    reps = msmm_iv_reps(stacked, "y", ["m1", "m2"], "t", "site", rep="rep", cluster=cluster, cov_type=cov_type)
+    for r, frame in stacked.groupby("rep"):
+        one = msmm_iv(frame, "y", ["m1", "m2"], "t", "site", cluster=cluster, cov_type=cov_type, rank_alpha=None)
+        np.testing.assert_allclose(reps.loc[r, ["m1", "m2"]], one.params, rtol=1e-10)
+        np.testing.assert_allclose(reps.loc[r, ["se_m1", "se_m2"]], one.std_errors, rtol=1e-10)
+
+
+def test_bad_input_is_named(sims):
+    with pytest.raises(ValueError, match="'t' must be binary"):
+        msmm_iv(sims.assign(t=sims.t * 2), "y", "m1", "t", "site")
+    with pytest.raises(ValueError, match="jackknife deletes one site"):
+        msmm_iv(sims, "y", "m1", "t", "site", cluster="classroom", cov_type="jackknife")
+    with pytest.raises(ValueError, match="method must be"):
+        msmm_iv(sims, "y", "m1", "t", "site", method="gmm")
+
+
+@pytest.mark.slow
+def test_coverage_500_replications():
+    """All nine assumptions hold; 95% jackknife intervals cover the superpopulation δ = (1, 0.5) in [0.93, 0.97] of
+    500 replications of 100 sites × 300 (measured: 0.938 and 0.946)."""
+    coverage = msmm_coverage(500, cov_type="jackknife", seed=16, n_sites=100, n_per_site=300, gamma_sd=(0.5, 0.5),
+                             confounding=0.5)
+    assert coverage.between(0.93, 0.97).all(), coverage
