@@ -16,9 +16,9 @@ from scipy import stats
 # %% auto #0
 __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells',
            'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'group_sums',
-           'demean_within', 'sandwich_meat', 'sandwich_scale', 'wald_statistic', 'IVResults', 'tsls',
-           'resolve_cov_type', 'ols', 'delta_method', 'cluster_bootstrap', 'Reproduction', 'reproduction',
-           'run_reproductions', 'replicate_cli', 'require_extra']
+           'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'wald_statistic', 'IVResults', 'tsls',
+           'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cluster_bootstrap', 'Reproduction',
+           'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -154,7 +154,7 @@ class Estimates:
     def plot(self, ax=None, level: float = 0.95, truth: Mapping | None = None):
         "Coefficient plot: estimates with `level` confidence intervals, and optional true values as crosses."
         import matplotlib.pyplot as plt
-        ax = ax or plt.subplots(figsize=(6, 0.5 + 0.45 * len(self.params)))[1]
+        ax = ax or plt.subplots(figsize=(6, 1.5 + 0.45 * len(self.params)))[1]
         ci, pos = self.conf_int(level), np.arange(len(self.params))[::-1]
         ax.errorbar(self.params, pos, xerr=[self.params - ci["lower"], ci["upper"] - self.params], fmt="o", capsize=3,
                     label=f"estimate, {level:.0%} CI")
@@ -202,7 +202,7 @@ class Bounds:
     def plot(self, ax=None, truth: Mapping | None = None):
         "Identified sets as thick bars, confidence intervals as thin lines, optional true values as crosses."
         import matplotlib.pyplot as plt
-        ax = ax or plt.subplots(figsize=(6, 0.5 + 0.5 * len(self.lower)))[1]
+        ax = ax or plt.subplots(figsize=(6, 1.5 + 0.5 * len(self.lower)))[1]
         pos = np.arange(len(self.lower))[::-1]
         finite = np.isfinite(np.r_[self.ci_lower, self.ci_upper, self.lower, self.upper])
         span = np.r_[self.ci_lower, self.ci_upper, self.lower, self.upper][finite]
@@ -266,12 +266,19 @@ def sandwich_meat(x: np.ndarray, resid: np.ndarray, cluster_codes: np.ndarray | 
             s = x[start:start + block] * resid[start:start + block, None]
             meat += s.T @ s
         return meat
-    totals, magnitude = np.empty((n_clusters, x.shape[1])), np.empty(x.shape[1])
-    for j in range(x.shape[1]):
-        scores = x[:, j] * resid
-        totals[:, j], magnitude[j] = group_sums(cluster_codes, scores, n_clusters), np.sqrt(scores @ scores)
-    totals[:, np.linalg.norm(totals, axis=0) < 1e-10 * magnitude] = 0.0  # totals that cancel to rounding error are 0
-    return totals.T @ totals
+    return cluster_meat((x[:, j] * resid for j in range(x.shape[1])), cluster_codes, n_clusters)
+
+def cluster_meat(score_columns, cluster_codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """$\\sum_g S_g'S_g$ from score columns given one at a time, so that no n × m score matrix is ever formed: each item
+    is a 1-D array of scores, or a pair (rows, scores) for a column that is zero outside `rows`. A column whose
+    cluster totals cancel to rounding error counts as exactly zero."""
+    totals = []
+    for item in score_columns:
+        rows, scores = item if isinstance(item, tuple) else (slice(None), item)
+        total = group_sums(cluster_codes[rows], scores, n_clusters)
+        totals.append(total if total @ total >= 1e-20 * (scores @ scores) else np.zeros(n_clusters))
+    totals = np.array(totals)  # m × G, each row contiguous
+    return totals @ totals.T
 
 def sandwich_scale(cov_type: str, nobs: int, n_params: int, n_clusters: int = 0) -> float:
     "Small-sample factor: n/(n-k) for HC1; G/(G-1)·(n-1)/(n-k) for CR1."
@@ -456,18 +463,25 @@ def ols(df: pd.DataFrame, y: str, x, absorb: str | None = None, cluster: str | N
     return Estimates(fit.params, fit.cov, fit.nobs, fit.cov_type, title, fit.n_clusters)
 
 # %% ../nbs/00_core.ipynb #c050
+def numerical_jacobian(fun: Callable, theta: np.ndarray, complex_step: bool = False, step: float = 1e-6) -> np.ndarray:
+    """Jacobian of `fun` at `theta`: central differences, or the complex step $\\operatorname{Im} f(\\theta + ih)/h$,
+    exact to machine precision for analytic `fun` (sums, products, ratios; not `abs`, `maximum` or comparisons)."""
+    if complex_step:
+        h = 1e-30
+        cols = [np.imag(np.atleast_1d(fun(theta + 1j * h * e))) / h for e in np.eye(len(theta))]
+    else:
+        hs = step * np.maximum(np.abs(theta), 1.0)
+        cols = [(np.atleast_1d(fun(theta + e)) - np.atleast_1d(fun(theta - e))) / (2 * h)
+                for e, h in zip(np.diag(hs), hs)]  # one pair of evaluations per parameter
+    return np.column_stack(cols)
+
 def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = None, title: str | None = None,
-                 jacobian: Callable | None = None, step: float = 1e-6) -> Estimates:
-    "Estimates of `fun(params)` with covariance $J\\Sigma J'$, $J$ the Jacobian of `fun` (numerical unless given)."
+                 jacobian: Callable | None = None, complex_step: bool = False) -> Estimates:
+    """Estimates of `fun(params)` with covariance $J\\Sigma J'$, $J$ the Jacobian of `fun`: `jacobian(params)` if given,
+    else numerical (`complex_step=True` for machine precision with analytic `fun`)."""
     theta = est.params.to_numpy(dtype=float)
     value = np.atleast_1d(np.asarray(fun(theta), dtype=float))
-    if jacobian is not None:
-        jac = np.atleast_2d(jacobian(theta))
-    else:
-        h = step * np.maximum(np.abs(theta), 1.0)
-        cols = [(np.atleast_1d(fun(theta + e)) - np.atleast_1d(fun(theta - e))) / (2 * hi)
-                for e, hi in zip(np.diag(h), h)]  # one pair of evaluations per parameter
-        jac = np.column_stack(cols)
+    jac = np.atleast_2d(jacobian(theta)) if jacobian is not None else numerical_jacobian(fun, theta, complex_step)
     names = list(names) if names is not None else [f"g{i}" for i in range(len(value))]
     cov = jac @ est.cov.to_numpy() @ jac.T
     return Estimates(pd.Series(value, index=names, name="estimate"), pd.DataFrame(cov, index=names, columns=names),

@@ -1,0 +1,148 @@
+"""ivspill.pairs against independent computations: Theorem 1 (the saturated 2SLS, via linearmodels), the spec's
+closed-form variances, the β₃ closed form, grid inversion of the Anderson–Rubin test, the vectorised replications,
+and Monte Carlo coverage."""
+import numpy as np
+import pandas as pd
+import pytest
+from linearmodels.iv import IV2SLS
+
+from ivspill.pairs import (ar_interval, compliance_shares, pair_frame, pair_wald, pair_wald_coverage, pair_wald_reps,
+                           simulate_pairs)
+
+OSN = dict(shares=(0, 0, 0.45, 0.25, 0.3), type_corr=0.36)
+
+
+@pytest.fixture(scope="module", params=[(0.2, 0.3, 0.3, 0.2), (0.5, 0.25, 0.25, 0.0)], ids=["with_11", "no_11"])
+def osn(request):
+    return simulate_pairs(3_000, cell_probs=request.param, seed=21, **OSN)
+
+
+def saturated_linearmodels(df):
+    """Theorem 1's saturated 2SLS in linearmodels (CR1: debiased clustered); without cell 11 the interactions are
+    dropped (Remark 4)."""
+    with_11 = ((df.z == 1) & (df.z_peer == 1)).any()
+    endog, instr = df[["d", "d_peer"]].copy(), df[["z", "z_peer"]].copy()
+    if with_11:
+        endog["dd"], instr["zz"] = df.d * df.d_peer, df.z * df.z_peer
+    exog = pd.DataFrame({"const": np.ones(len(df))}, index=df.index)
+    return IV2SLS(df.y, exog, endog, instr).fit(cov_type="clustered", clusters=df.group, debiased=True)
+
+
+def test_theorem1_against_linearmodels(osn):
+    ours = pair_wald(osn, "y", "d", "z", "group")
+    theirs = saturated_linearmodels(osn)
+    np.testing.assert_allclose(ours.params, theirs.params[["d", "d_peer"]], rtol=1e-10)
+    np.testing.assert_allclose(ours.std_errors, theirs.std_errors[["d", "d_peer"]], rtol=1e-10)
+    np.testing.assert_allclose(ours.potential_outcomes.params["E[Y(0,0)]"], theirs.params["const"], rtol=1e-10)
+
+
+def test_closed_form_variance_without_small_sample_factor(osn):
+    """Spec fact 3: V(δ₁) = (S₁₀/n₁₀² + S₀₀/n₀₀²)/D̄₁₀², S₀₀ = Σ₀₀ (u_i² + u_i u_j), written out with pandas."""
+    f = pair_frame(osn, "group", "z", "d", "y")
+    ours = pair_wald(osn, "y", "d", "z", "group", small_sample="none")
+    y00, d10 = f.y[f.cell == "00"].mean(), f.d[f.cell == "10"].mean()
+    delta = (f.y[f.cell == "10"].mean() - y00) / d10
+    u = f.y - y00 - delta * f.d
+    u_peer = f.y_peer - y00 - delta * f.d_peer
+    s00 = (u * (u + u_peer))[f.cell == "00"].sum()
+    s10 = (u**2)[f.cell == "10"].sum()
+    n00, n10 = (f.cell == "00").sum(), (f.cell == "10").sum()
+    np.testing.assert_allclose(ours.std_errors["direct"], np.sqrt(s10 / n10**2 + s00 / n00**2) / d10, rtol=1e-10)
+
+
+def test_beta3_closed_form():
+    """Spec fact 2: the 4th saturated coefficient equals its closed form in cell means."""
+    df = simulate_pairs(4_000, cell_probs=(0.2, 0.3, 0.3, 0.2), seed=22, **OSN)
+    f = pair_frame(df, "group", "z", "d", "y")
+    fit = pair_wald(df, "y", "d", "z", "group")
+    c11 = f[f.cell == "11"]
+    share11, share10 = (c11.d * c11.d_peer).mean(), (c11.d * (1 - c11.d_peer)).mean()
+    y00 = f.y[f.cell == "00"].mean()
+    beta3 = (c11.y.mean() - y00) / share11 - (share11 + share10) / share11 * fit.params.sum()
+    np.testing.assert_allclose(saturated_linearmodels(df).params["dd"], beta3, rtol=1e-10)
+
+
+def test_ar_set_is_grid_inversion(osn):
+    """Spec fact 7: the AR set contains the estimate, equals inversion of the test on a grid, and is close to the
+    Wald interval with a strong first stage."""
+    fit = pair_wald(osn, "y", "d", "z", "group")
+    ar = fit.ar_conf_int()
+    grid = np.linspace(fit.params["direct"] - 1, fit.params["direct"] + 1, 200_001)
+    f = pair_frame(osn, "group", "z", "d", "y")
+    sub = f[f.z_peer == 0]  # the subsample of the direct effect: Y − βD on Z
+    z = sub.z.to_numpy()
+    zc = z - z.mean()
+    codes = pd.factorize(sub.group)[0]
+    g = codes.max() + 1
+    y, d = sub.y.to_numpy(), sub.d.to_numpy()
+    # for each β the clustered t statistic of θ₁ in Y − βD = θ₀ + θ₁Z; vectorised in β via linearity
+    slope = lambda v: (zc @ v) / (zc @ zc)
+    ry, rd = y - y.mean() - slope(y) * zc, d - d.mean() - slope(d) * zc
+    ty, td = np.bincount(codes, zc * ry, g), np.bincount(codes, zc * rd, g)
+    factor = g / (g - 1) * (len(f) - 1) / (len(f) - f.cell.nunique())
+    var = factor * ((ty[:, None] - grid * td[:, None]) ** 2).sum(0) / (zc @ zc) ** 2
+    accepted = grid[(slope(y) - grid * slope(d)) ** 2 <= 3.841458820694124 * var]
+    np.testing.assert_allclose([accepted.min(), accepted.max()], ar.loc["direct"], atol=2e-5)
+    assert ar.loc["direct", "lower"] <= fit.params["direct"] <= ar.loc["direct", "upper"]
+
+
+def test_ar_unbounded_with_weak_first_stage():
+    lower, upper = ar_interval(0.1, 0.05, 0.01, 0.04**2, 0.0)  # first-stage t = 1.25 < 1.96
+    assert lower > upper or (lower == -np.inf and upper == np.inf)
+    assert np.isfinite(ar_interval(0.1, 0.5, 0.01, 0.01, 0.0)).all()
+
+
+def test_replications_equal_pair_wald():
+    sims = simulate_pairs(1_500, cell_probs=(0.2, 0.3, 0.3, 0.2), seed=23, **OSN)
+    sims["rep"] = sims.group // 500
+    reps = pair_wald_reps(sims, "y", "d", "z", "group", rep="rep")
+    for r, part in sims.groupby("rep"):
+        fit = pair_wald(part, "y", "d", "z", "group")
+        np.testing.assert_allclose(reps.loc[r, ["direct", "spillover"]], fit.params, rtol=1e-10)
+        np.testing.assert_allclose(reps.loc[r, ["se_direct", "se_spillover"]], fit.std_errors, rtol=1e-10)
+
+
+def test_shares_exact_on_an_exact_population():
+    """Spec fact 6: with population moments the Prop. 1 shares equal the true shares; they sum to one."""
+    pop = simulate_pairs(10_000, shares=(0.1, 0.2, 0.4, 0.1, 0.2), type_corr=0.0, exact=True, noise=0.0)
+    shares = compliance_shares(pop, "d", "z", "group")
+    np.testing.assert_allclose(shares.params[["AT", "SC", "C", "GC", "NT"]], [0.1, 0.2, 0.4, 0.1, 0.2], atol=1e-12)
+    np.testing.assert_allclose(shares.params["P[AT,AT]"], 0.01, atol=1e-12)
+
+
+def test_groups_of_three_shares_prop5():
+    """Prop. 5 with two peers: shares from E[D | z, w] along the chain; truth from potential take-ups."""
+    rng = np.random.default_rng(24)
+    n_groups = 30_000
+    kinds = rng.choice(7, size=(n_groups, 3), p=[0.1, 0.1, 0.1, 0.3, 0.1, 0.1, 0.2])  # AT SC1 SC2 C GC1 GC2 NT
+    z = rng.integers(0, 2, (n_groups, 3))
+    w = z.sum(1, keepdims=True) - z
+    threshold = np.array([0, 1, 2, 9, 1, 2, 9])[kinds]  # peers assigned needed (9: never)
+    d = np.where(z == 0, (kinds == 0) | ((kinds <= 2) & (w >= threshold)),
+                 (kinds <= 3) | ((kinds >= 4) & (kinds <= 5) & (w >= threshold))).astype(int)
+    df = pd.DataFrame({"g": np.repeat(np.arange(n_groups), 3), "z": z.ravel(), "d": d.ravel()})
+    shares = compliance_shares(df, "d", "z", "g")
+    truth = np.bincount(kinds.ravel(), minlength=7) / kinds.size
+    names = ["AT", "SC(1)", "SC(2)", "C", "GC(1)", "GC(2)", "NT"]
+    np.testing.assert_allclose(shares.params[names], truth, atol=4 * shares.std_errors[names].max())
+
+
+def test_bad_input_is_named():
+    df = simulate_pairs(500, seed=25, **OSN)
+    with pytest.raises(ValueError, match="must be pairs"):
+        pair_wald(df.iloc[:-1], "y", "d", "z", "group")
+    with pytest.raises(ValueError, match="one-sided noncompliance"):
+        pair_wald(simulate_pairs(500, seed=25), "y", "d", "z", "group")
+    with pytest.raises(ValueError, match="different sizes"):
+        compliance_shares(pd.concat([df, df.iloc[:1].assign(group=-1)]), "d", "z", "group")
+
+
+def test_coverage_fast():
+    coverage = pair_wald_coverage(100, 1_000, seed=26, **OSN, cell_probs=(0.2, 0.3, 0.3, 0.2))
+    assert coverage.between(0.88, 1.0).all(), coverage  # 100 replications: ±3 MC s.e. ≈ ±0.065
+
+
+@pytest.mark.slow
+def test_coverage_500_replications():
+    coverage = pair_wald_coverage(500, 2_000, seed=27, **OSN, cell_probs=(0.2, 0.3, 0.3, 0.2))
+    assert coverage.between(0.93, 0.97).all(), coverage
