@@ -185,10 +185,10 @@ class Bounds:
                               "ci_lower": self.ci_lower, "ci_upper": self.ci_upper})
         return table if self.sources is None else table.join(self.sources)
 
-    def contains(self, values: Mapping) -> pd.Series:
-        "Whether each value in `values` (by estimand) lies in its identified set."
+    def contains(self, values: Mapping, tol: float = 0.0) -> pd.Series:
+        "Whether each value in `values` (by estimand) lies in its identified set (widened by `tol` for rounding)."
         v = pd.Series(values).reindex(self.lower.index)
-        return ((self.lower <= v) & (v <= self.upper)).rename("in_identified_set")
+        return ((self.lower - tol <= v) & (v <= self.upper + tol)).rename("in_identified_set")
 
     def _header(self) -> str: return f"{self.title} — identified sets with {self.level:.0%} confidence intervals"
 
