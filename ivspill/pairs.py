@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (Estimates, as_list, check_frame, check_clusters, cluster_meat, delta_method, group_sums, ols,
-                          reproduction, require_extra, sandwich_scale, tsls)
+from .core import (Estimates, as_list, cell_mean_estimates, check_clusters, check_frame, functionals, group_sums,
+                          ols, reproduction, require_extra, sandwich_scale, tsls)
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',
@@ -112,42 +112,9 @@ def pair_moments(frame: pd.DataFrame, values: dict, cells=CELLS, weights=None, s
                  only=None, title: str = "Cell means") -> Estimates:
     """Means of each unit-level array in `values` (name → array) within each assignment cell of `frame` (a `pair_frame`
     or `group_frame`), named '<name>|<cell>', with covariance clustered by `frame.group`; `only`: the names to compute."""
-    if small_sample not in ("cr1", "none"): raise ValueError(f"small_sample must be 'cr1' or 'none', got {small_sample!r}")
-    codes, categories = frame["cell"].cat.codes.to_numpy(), list(frame["cell"].cat.categories)
-    masks = {c: codes == categories.index(c) for c in cells if c in categories}
-    masks = {c: m for c, m in masks.items() if m.any()}
-    w = np.ones(len(frame)) if weights is None else np.asarray(weights, dtype=float)
-    values = {name: np.asarray(v, dtype=float) for name, v in values.items()}
-    names, means, columns = [], [], []
-    for c, mask in masks.items():
-        rows = np.flatnonzero(mask)
-        w_c = w[rows]
-        share = w_c / w_c.sum()
-        for name, v in values.items():
-            if only is not None and f"{name}|{c}" not in only: continue
-            v_c = v[rows]
-            m = share @ v_c
-            names.append(f"{name}|{c}"); means.append(m); columns.append((rows, share * (v_c - m)))  # influence
-    group_codes, n_groups = check_clusters(frame["group"], "group")
-    meat = cluster_meat(columns, group_codes, n_groups)
-    n_cells = int((np.bincount(codes) > 0).sum())  # K of the regression saturated in the cells (Theorem 1's 2SLS)
-    scale = sandwich_scale("clustered", len(frame), n_cells, n_groups) if small_sample == "cr1" else 1.0
-    cov = pd.DataFrame(scale * meat, index=names, columns=names)
-    return Estimates(pd.Series(means, index=names, name="estimate"), cov, len(frame),
-                     f"clustered by group ({'CR1' if small_sample == 'cr1' else 'no small-sample factor'})",
-                     title, n_groups)
+    return cell_mean_estimates(frame["cell"], frame["group"], values, cells, weights, small_sample, only, title)
 
-# %% ../nbs/03_pairs.ipynb #c017
-def _functionals(moments: Estimates, funcs: dict, title: str, notes=()) -> Estimates:
-    "Estimates of named functions `funcs` (name → f(dict of moments)) of `moments`, by the complex-step delta method."
-    keys = list(moments.params.index)
-    def evaluate(theta):
-        m = dict(zip(keys, theta))
-        return np.array([f(m) for f in funcs.values()])
-    est = delta_method(evaluate, moments, names=list(funcs), title=title, complex_step=True)
-    return Estimates(est.params, est.cov, est.nobs, est.cov_type, title, est.n_clusters, notes=tuple(notes))
-
-# %% ../nbs/03_pairs.ipynb #c019
+# %% ../nbs/03_pairs.ipynb #c018
 def compliance_shares(df: pd.DataFrame, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
     """Shares of always-takers, social-interaction compliers, compliers, group compliers and never-takers (Prop. 1 for
     pairs, Prop. 5 for larger groups of equal size), with group-clustered standard errors; for pairs also P[AT,AT],
@@ -169,9 +136,9 @@ def compliance_shares(df: pd.DataFrame, d: str, z: str, group: str, small_sample
     if has["00"]: funcs["P[AT,AT]"] = lambda m: m["dd|00"]
     if has["11"]: funcs["P[NT,NT]"] = lambda m: m["nn|11"]
     if has["01"]: funcs["K"] = lambda m: m["dn|01"]
-    return _functionals(moments, funcs, "Compliance types (Prop. 1)")
+    return functionals(moments, funcs, "Compliance types (Prop. 1)")
 
-# %% ../nbs/03_pairs.ipynb #c022
+# %% ../nbs/03_pairs.ipynb #c021
 def group_frame(df: pd.DataFrame, group: str, z: str, d: str, y: str | None = None) -> pd.DataFrame:
     """Checked group data, one row per unit: `z`, `d` (`y`), `w` (peers assigned), `s` (peers treated), `group`, and
     `cell` = f"{z}{w}"; pairs also get `z_peer`, `d_peer` (`y_peer`). All groups must have the same size."""
@@ -213,9 +180,9 @@ def _group_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
         funcs[label] = (lambda m, c=c, p=previous: m[f"d|{c}"] - (m[f"d|{p}"] if p else 0.0))
         previous = c
     funcs["NT"] = lambda m, last=chain[-1][0]: 1 - m[f"d|{last}"]
-    return _functionals(moments, funcs, f"Compliance types with {frame.attrs['n_peers']} peers (Prop. 5)")
+    return functionals(moments, funcs, f"Compliance types with {frame.attrs['n_peers']} peers (Prop. 5)")
 
-# %% ../nbs/03_pairs.ipynb #c027
+# %% ../nbs/03_pairs.ipynb #c026
 def itt_decomposition(pop: pd.DataFrame, start: str = "00", end: str = "10") -> pd.DataFrame:
     """Exact decomposition of the ITT E[Y | end] − E[Y | start] (cells as own-peer assignments, e.g. '00' → '10') on a
     simulated population with potential take-ups d00..d11 and outcomes y00..y11 (Lemmas 1, 3, 4): one row per
@@ -236,7 +203,7 @@ def itt_decomposition(pop: pd.DataFrame, start: str = "00", end: str = "10") -> 
     rows["contribution"] = rows.weight * rows.mean_effect
     return rows
 
-# %% ../nbs/03_pairs.ipynb #c037
+# %% ../nbs/03_pairs.ipynb #c036
 @dataclass(frozen=True, repr=False)
 class PairWald(Estimates):
     "Direct and spillover LATEs under one-sided noncompliance, with ITTs, first stage, potential outcomes and AR sets."
@@ -255,7 +222,7 @@ class PairWald(Estimates):
         rows = {}
         for effect, (itt, fs) in {"direct": ("itt_direct", "first_stage"),
                                   "spillover": ("itt_spillover", "first_stage_peer")}.items():
-            joint = _functionals(self.moments, {"itt": ITT_FUNCS[itt], "fs": FIRST_STAGE_FUNCS[fs]}, "AR inputs")
+            joint = functionals(self.moments, {"itt": ITT_FUNCS[itt], "fs": FIRST_STAGE_FUNCS[fs]}, "AR inputs")
             v = joint.cov.to_numpy()
             rows[effect] = ar_interval(joint.params["itt"], joint.params["fs"], v[0, 0], v[1, 1], v[0, 1], level)
         return pd.DataFrame(rows, index=["lower", "upper"]).T
@@ -277,7 +244,7 @@ class PairWald(Estimates):
         ax.legend(loc="best", fontsize="small")
         return ax
 
-# %% ../nbs/03_pairs.ipynb #c039
+# %% ../nbs/03_pairs.ipynb #c038
 ITT_FUNCS = {"itt_direct": lambda m: m["y|10"] - m["y|00"], "itt_spillover": lambda m: m["y|01"] - m["y|00"]}
 FIRST_STAGE_FUNCS = {"first_stage": lambda m: m["d|10"], "first_stage_peer": lambda m: m["dp|01"]}
 LATE_FUNCS = {"direct": lambda m: (m["y|10"] - m["y|00"]) / m["d|10"],
@@ -297,7 +264,7 @@ def _osn_values(frame: pd.DataFrame) -> dict:
     y, d, dp = frame.y, frame.d, frame.d_peer
     return {"y": y, "d": d, "dp": dp, "yd": y * d, "ydp": y * dp}
 
-# %% ../nbs/03_pairs.ipynb #c040
+# %% ../nbs/03_pairs.ipynb #c039
 def check_osn(frame: pd.DataFrame):
     "Raise unless one-sided noncompliance (A4) holds in the sample: no unit takes the treatment unassigned."
     violations = int(((frame.z == 0) & (frame.d == 1)).sum())
@@ -310,7 +277,7 @@ def _check_osn_cells(moments: Estimates):
     if missing: raise ValueError(f"assignment cell(s) {missing} (own, peer) are empty: the pair Wald needs 00, 10 and 01")
     if moments.params["d|10"] <= 0: raise ValueError("zero first stage: no assigned unit takes up the treatment")
 
-# %% ../nbs/03_pairs.ipynb #c042
+# %% ../nbs/03_pairs.ipynb #c041
 def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
     """Each unit's probability of its pair's realised assignment given both members' covariates, from a multinomial
     logit of the pair's assignment (Z_first, Z_second) on (X_first, X_second); both members share their pair's value."""
@@ -325,7 +292,7 @@ def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
     probs = np.asarray(sm.MNLogit(outcome, x).fit(disp=0).predict(x))[np.arange(first.sum()), outcome]
     return pd.Series(probs, index=frame.group.to_numpy()[first]).reindex(frame.group.to_numpy()).to_numpy()
 
-# %% ../nbs/03_pairs.ipynb #c043
+# %% ../nbs/03_pairs.ipynb #c042
 def pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, covariates=None, pscore: str | None = None,
               small_sample: str = "cr1") -> PairWald:
     """Direct LATE E[Y(1,0) − Y(0,0) | C] and spillover LATE E[Y(0,1) − Y(0,0) | peer C] under one-sided
@@ -345,14 +312,14 @@ def pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, covariates=N
     po_funcs = dict(POTENTIAL_OUTCOME_FUNCS)
     if moments.params["d|10"] >= 1:  # everyone assigned takes up: there are no non-compliers to describe
         po_funcs.pop("E[Y(0,0)|not C]")
-    late = _functionals(moments, LATE_FUNCS, "Pair Wald: direct and spillover LATEs (Cor. 1)", notes)
+    late = functionals(moments, LATE_FUNCS, "Pair Wald: direct and spillover LATEs (Cor. 1)", notes)
     return PairWald(late.params, late.cov, late.nobs, late.cov_type, late.title, late.n_clusters, notes=notes,
-                    itt=_functionals(moments, ITT_FUNCS, "ITTs"),
-                    first_stage=_functionals(moments, {"first_stage": FIRST_STAGE_FUNCS["first_stage"]}, "First stage"),
-                    potential_outcomes=_functionals(moments, po_funcs, "Local average potential outcomes (Prop. 2)"),
+                    itt=functionals(moments, ITT_FUNCS, "ITTs"),
+                    first_stage=functionals(moments, {"first_stage": FIRST_STAGE_FUNCS["first_stage"]}, "First stage"),
+                    potential_outcomes=functionals(moments, po_funcs, "Local average potential outcomes (Prop. 2)"),
                     moments=moments)
 
-# %% ../nbs/03_pairs.ipynb #c045
+# %% ../nbs/03_pairs.ipynb #c044
 def ar_interval(itt: float, first_stage: float, var_itt: float, var_fs: float, cov: float, level: float = 0.95):
     """Anderson–Rubin confidence set (lower, upper) for ITT / first stage. A bounded interval when the first stage is
     significant; (−inf, inf) when the set is the whole line; when it is two half-lines, (upper root, lower root)
@@ -368,7 +335,7 @@ def ar_interval(itt: float, first_stage: float, var_itt: float, var_fs: float, c
         return (r2, r1)  # complement of (r1, r2): two half-lines
     return (-np.inf, np.inf)
 
-# %% ../nbs/03_pairs.ipynb #c054
+# %% ../nbs/03_pairs.ipynb #c053
 def pair_wald_reps(df: pd.DataFrame, y: str, d: str, z: str, group: str, rep: str,
                    small_sample: str = "cr1") -> pd.DataFrame:
     """Direct and spillover LATEs with clustered standard errors for every replication `rep` of a stacked frame of
@@ -400,7 +367,7 @@ def pair_wald_reps(df: pd.DataFrame, y: str, d: str, z: str, group: str, rep: st
         out[f"se_{name}"] = np.sqrt(scale * (s_c / n[:, c] ** 2 + s_00 / n[:, 0] ** 2)) / first
     return pd.DataFrame(out, index=pd.Index(rep_index, name=rep))
 
-# %% ../nbs/03_pairs.ipynb #c055
+# %% ../nbs/03_pairs.ipynb #c054
 def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0.95, seed=0, **design) -> pd.Series:
     """Share of `n_reps` replications of `simulate_pairs(n_pairs, **design)` (one-sided noncompliance) whose Wald
     intervals cover the true direct and spillover LATEs, computed from the potential outcomes of all replications."""
@@ -412,7 +379,7 @@ def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0
     covered = np.abs(reps[["direct", "spillover"]].to_numpy() - truth) <= z * reps[["se_direct", "se_spillover"]].to_numpy()
     return pd.Series(covered.mean(axis=0), index=["direct", "spillover"], name="coverage")
 
-# %% ../nbs/03_pairs.ipynb #c058
+# %% ../nbs/03_pairs.ipynb #c057
 def naive_iv(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> pd.DataFrame:
     """The naive ITT (Y on Z_i) and naive 2SLS (Y on D_i instrumented by Z_i), clustered by group (CR1), with the
     first-stage F; and, for pairs without cell 11, their decomposition δ − λ·P[Z_j = 1 | Z_i = 0] (exact in sample)."""
@@ -428,7 +395,7 @@ def naive_decomposition(direct: float, spillover: float, n00: int, n01: int) -> 
     "δ − λ·n01/(n00 + n01): what the naive Wald (or ITT, with ITTs) estimates in a design with no cell 11."
     return direct - spillover * n01 / (n00 + n01)
 
-# %% ../nbs/03_pairs.ipynb #c061
+# %% ../nbs/03_pairs.ipynb #c060
 def validity_test(df: pd.DataFrame, y: str, d: str, z: str, group: str, y_grid=None, n_draws: int = 100_000,
                   seed=0) -> pd.DataFrame:
     """Prop. 3 inequalities T(𝒴) ≤ 0 for own (cell 10, D_i = 0) and peer (cell 01, D_j = 0) take-up, over sets 𝒴;
@@ -448,7 +415,7 @@ def validity_test(df: pd.DataFrame, y: str, d: str, z: str, group: str, y_grid=N
     for name in sets:
         funcs[f"own: {name}"] = lambda m, n=name: m[f"{n}&D=0|10"] - m[f"{n}|00"]
         funcs[f"peer: {name}"] = lambda m, n=name: m[f"{n}&Dpeer=0|01"] - m[f"{n}|00"]
-    est = _functionals(moments, funcs, "Instrument validity (Prop. 3)")
+    est = functionals(moments, funcs, "Instrument validity (Prop. 3)")
     table = est.summary()[["estimate", "std_error", "t"]]
     sd = est.std_errors.to_numpy()
     keep = sd > 0
@@ -457,7 +424,7 @@ def validity_test(df: pd.DataFrame, y: str, d: str, z: str, group: str, y_grid=N
     table.attrs["p_value"] = float(np.mean(draws.max(axis=1) >= table.t.to_numpy()[keep].max()))
     return table
 
-# %% ../nbs/03_pairs.ipynb #c069
+# %% ../nbs/03_pairs.ipynb #c068
 def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, small_sample: str = "cr1") -> pd.DataFrame:
     """Pair Wald per arm k = 1..K of a multi-arm design (Prop. 7): z, d in {0..K}, control pairs have both z = 0.
     One row per arm: ITTs, LATEs, standard errors and first-stage F."""
@@ -477,7 +444,7 @@ def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, sma
                                                                           "groups": fit.n_clusters})])
     return pd.DataFrame(rows).T.rename_axis("arm")
 
-# %% ../nbs/03_pairs.ipynb #c073
+# %% ../nbs/03_pairs.ipynb #c072
 def ipt_potential_outcomes(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> pd.DataFrame:
     """E[Y(d, s) | type] by the Prop. 6 recursion for groups of equal size (two-sided noncompliance): rows (type, d),
     columns s = number of treated peers; Y(1, ·) for every type but NT, Y(0, ·) for every type but AT; NaN where a
@@ -502,7 +469,7 @@ def ipt_potential_outcomes(df: pd.DataFrame, y: str, d: str, z: str, group: str)
     out.columns.name = "s"
     return out
 
-# %% ../nbs/03_pairs.ipynb #c078
+# %% ../nbs/03_pairs.ipynb #c077
 FOOS_DESIGN = {"control_households": 2793, "treated_households": 2137, "compliers": 965}
 
 def foos_replica(seed=0, baseline: float = 0.19, direct: float = 0.0675, spillover: float = 0.1017) -> pd.DataFrame:
@@ -521,7 +488,7 @@ def foos_replica(seed=0, baseline: float = 0.19, direct: float = 0.0675, spillov
     return pd.DataFrame({"household": np.repeat(np.arange(n_groups), 2), "called": z.ravel(), "answered": d.ravel(),
                          "voted": voted.ravel()})
 
-# %% ../nbs/03_pairs.ipynb #c082
+# %% ../nbs/03_pairs.ipynb #c081
 def peer_assignment_share(df: pd.DataFrame, z: str, group: str) -> pd.Series:
     "Share of the other members of each unit's group assigned (z = 1); NaN for units alone in their group."
     data = check_frame(df, binary=[z], keys=[group])
@@ -531,7 +498,7 @@ def peer_assignment_share(df: pd.DataFrame, z: str, group: str) -> pd.Series:
     return pd.Series(np.divide(total - data[z].to_numpy(), others, out=np.full(len(data), np.nan), where=others > 0),
                      index=data.index, name=f"peer_share_{z}")
 
-# %% ../nbs/03_pairs.ipynb #c087
+# %% ../nbs/03_pairs.ipynb #c086
 _FOOS = "Vazquez-Bare, Causal Spillover Effects Using IV (JASA), Foos & de Rooij data"
 
 @reproduction(_FOOS, "Table 2: first-stage F, 965 of 2,137 called answering (CR1)", 1759.03, 0.005,
