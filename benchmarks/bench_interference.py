@@ -8,7 +8,8 @@
 """
 from _compare import timed
 
-from ivspill.interference import LALONDE_COVARIATES, cai_sensitivity, ipw_table2, load_lalonde
+from ivspill.datasets import load_lalonde
+from ivspill.interference import LALONDE_COVARIATES, cai_sensitivity, ipw_table2
 
 lalonde = load_lalonde()
 table1, t_table1 = timed(lambda: cai_sensitivity(lalonde, "re78", "treat", LALONDE_COVARIATES, xi=(1, 1.25, 1.5),

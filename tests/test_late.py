@@ -7,7 +7,8 @@ import pytest
 from linearmodels.iv import IV2SLS, IVLIML
 
 from ivspill.core import tsls
-from ivspill.late import load_star, msmm_coverage, msmm_iv, msmm_iv_reps, simulate_multisite
+from ivspill.datasets import load_star
+from ivspill.late import msmm_coverage, msmm_iv, msmm_iv_reps, simulate_multisite
 
 RTOL = 1e-8
 
