@@ -383,6 +383,7 @@ class CAISensitivity:
 
     def plot(self, ax=None):
         "Upper and lower p-value bounds against ξ, with the α line (the paper's Figure 1)."
+        import matplotlib.pyplot as plt
         ax = ax or plt.subplots(figsize=(6, 3.5))[1]
         ax.plot(self.table.index, self.table.p_upper, "o-", label="upper bound")
         ax.plot(self.table.index, self.table.p_lower, "s-", label="lower bound")

@@ -373,6 +373,7 @@ class SiteEffects:
     def plot(self, axes=None):
         """The paper's falsification plot: site ITTs against site compliances with the fitted line through the origin
         (P = 1), or partial plots, one per mediator (P > 1); point areas proportional to the weights."""
+        import matplotlib.pyplot as plt
         n_med = len(self.mediators)
         if axes is None: axes = plt.subplots(1, n_med, figsize=(5 * n_med, 4), squeeze=False)[1][0]
         axes = np.atleast_1d(axes)

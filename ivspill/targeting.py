@@ -96,6 +96,7 @@ class ResponseGroups:
 
     def plot(self, ax=None):
         "Each group as a row, its treatment under each instrument value as a coloured cell."
+        import matplotlib.pyplot as plt
         ax = ax or plt.subplots(figsize=(1.2 + 0.8 * self.n_z, 0.6 + 0.3 * len(self.groups)))[1]
         grid = np.array(self.groups)
         ax.imshow(grid, cmap="Set2", aspect="auto", vmin=0, vmax=max(self.n_t - 1, 1))

@@ -5,10 +5,11 @@ import pytest
 from nbdev.config import get_config
 from nbdev.test import test_nb as run_notebook
 
-NBS = sorted(Path(__file__).resolve().parents[1].joinpath("nbs").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1] / "nbs"
+NBS = sorted(p for p in ROOT.rglob("*.ipynb") if not any(part.startswith(("_", ".")) for part in p.relative_to(ROOT).parts))
 
 
-@pytest.mark.parametrize("notebook", NBS, ids=[p.name for p in NBS])
+@pytest.mark.parametrize("notebook", NBS, ids=[str(p.relative_to(ROOT)) for p in NBS])
 def test_notebook_runs(notebook):
     skip_flags = get_config(notebook.parent).tst_flags.split()
     ok, seconds = run_notebook(notebook, skip_flags=skip_flags, cell_timeout=600)
@@ -16,4 +17,5 @@ def test_notebook_runs(notebook):
 
 
 def test_every_notebook_is_collected():
-    assert {"00_core.ipynb", "index.ipynb"} <= {p.name for p in NBS}
+    names = {str(p.relative_to(ROOT)) for p in NBS}
+    assert {"00_core.ipynb", "index.ipynb", "07_widgets.ipynb", "tutorials/star_multisite.ipynb"} <= names
