@@ -5,12 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install replicate test test-slow bench export
+.PHONY: install replicate test test-slow bench export docs docs-quarto
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev,data,notebooks]"
+	cd $(VENV) && npm pack katex@0.16.11 --silent && mkdir -p katex && tar xzf katex-0.16.11.tgz -C katex
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,3 +31,9 @@ bench: install  ## benchmarks against linearmodels
 export: install  ## notebooks -> package and README
 	$(BIN)/nbdev-export
 	$(BIN)/python scripts/make_readme.py
+
+docs: install  ## the documentation site, offline (smalldocs), into nbs/_site
+	$(BIN)/python scripts/build_docs.py
+
+docs-quarto: install  ## the same site with Quarto, where Quarto is installed
+	cd nbs && ../$(BIN)/smalldocs api build . && cd .. && $(BIN)/nbdev-docs

@@ -385,7 +385,8 @@ def _max_t_p_value(t, centred, se) -> float:
     return table
 
 # %% ../nbs/05_bounds.ipynb #c037
-def bounds_width_curve(shares=np.linspace(0, 0.3, 7), base: dict | None = None, swap=("CC", "SS")) -> pd.DataFrame:
+def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict | None = None,
+                       swap=("CC", "SS")) -> pd.DataFrame:
     """Exact population bounds as a share of `swap[0]` pairs is replaced by `swap[1]` pairs (spillover compliers),
     starting from `base` pair probabilities (default: the spec's P1 without S, P, G types)."""
     base = base or {"AA": 0.1, "AC": 0.15, "AN": 0.05, "CC": 0.4, "NC": 0.2, "NN": 0.1}
