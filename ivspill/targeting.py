@@ -17,8 +17,9 @@ from .core import Bounds, Estimates, cell_mean_estimates, check_frame, functiona
 __all__ = ['TARGETING_CLASSES', 'THREE_BY_THREE', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6', 'default_targets',
            'group_name', 'ResponseGroups', 'response_groups', 'arum_groups', 'utility_table', 'simulate_arum',
            'targeting_moments', 'moments_from_arrays', 'targeting_inequalities', 'targeting_test', 'HPMatrices',
-           'hp_matrices', 'two_by_t_functionals', 'p_interval', 'tsls_weights', 'tsls_bias_sign', 'selection_bounds',
-           'selection_lp', 'head_start_replica', 'head_start_table6', 'one_sided_bound', 'prop7_difference']
+           'hp_matrices', 'two_by_t_functionals', 'p_interval', 'identify', 'tsls_weights', 'tsls_bias_sign',
+           'selection_bounds', 'selection_lp', 'head_start_replica', 'head_start_table6', 'one_sided_bound',
+           'late_nc_upper_bound', 'mvpf', 'prop7_difference']
 
 # %% ../nbs/02_targeting.ipynb #c005
 TARGETING_CLASSES = ("none", "one_to_one", "strict", "universal")
@@ -141,8 +142,11 @@ def utility_table(n_z: int, n_t: int, targeting: str = "universal", targets: dic
     """The mean values U_z(t) of a targeting class, symbolically: 'Ū(t)' where z targets t, 'U̲(t)' elsewhere under
     strict or universal targeting, 'U_z(t)' otherwise; U_z(0) = 0."""
     targets = default_targets(n_z, n_t) if targets is None else targets
-    cell = lambda z, t: ("0" if t == 0 else f"Ū({t})" if t in targets.get(z, set()) else
-                         f"U̲({t})" if targeting in ("strict", "universal") else f"U_{z}({t})")
+    def cell(z, t):
+        if t == 0: return "0"
+        if targeting == "none": return f"U_{z}({t})"  # Table 1: unrestricted
+        if t in targets.get(z, set()): return f"Ū({t})"
+        return f"U̲({t})" if targeting in ("strict", "universal") else f"U_{z}({t})"
     return pd.DataFrame([[cell(z, t) for t in range(n_t)] for z in range(n_z)],
                         index=[f"z={z}" for z in range(n_z)], columns=[f"t={t}" for t in range(n_t)])
 
@@ -321,6 +325,28 @@ def p_interval(m) -> tuple:
     return (max(0.0, _p(m, 0, 1) + _p(m, 0, 2) - _p(m, 0, 0)), min(1.0, _p(m, 0, 1), _p(m, 0, 2)))
 
 # %% ../nbs/02_targeting.ipynb #c044
+def identify(df: pd.DataFrame, y: str, t: str, z: str, model: str = "3x3", t_levels=None, z_levels=None,
+             cluster: str | None = None) -> dict:
+    """Every point-identified share and counterfactual mean of the `model` ("2xT": z = 1 targets t = 1; "3x3": z = t
+    targets t = 1, 2) under universal targeting, with delta-method standard errors; for 3×3 also the interval of
+    p = Pr(C_000) and the shares of C_000, C_002, C_010, C_012 over it."""
+    m = targeting_moments(df, y, t, z, t_levels, z_levels, cluster)
+    n_z, n_t = m.diagnostics["n_z"], m.diagnostics["n_t"]
+    if model == "2xT":
+        if n_z != 2: raise ValueError(f"the 2×T model needs a binary instrument; '{z}' has {n_z} values")
+        return {"identified": functionals(m, two_by_t_functionals(n_t), "2×T model (Props 5-6)"), "moments": m}
+    if model != "3x3": raise ValueError(f"model must be '2xT' or '3x3', got {model!r}")
+    if (n_z, n_t) != (3, 3): raise ValueError(f"the 3×3 model needs three instrument values and treatments, got {n_z}×{n_t}")
+    values = dict(m.params)
+    low, high = p_interval(values)
+    p0 = lambda k: values[f"P0|{k}"]
+    segment = pd.DataFrame({"p = Pr(C_000)": [low, high], "Pr(C_002)": [p0(1) - low, p0(1) - high],
+                            "Pr(C_010)": [p0(2) - low, p0(2) - high],
+                            "Pr(C_012)": [p0(0) - p0(1) - p0(2) + low, p0(0) - p0(1) - p0(2) + high]},
+                           index=["at p lower", "at p upper"])
+    return {"identified": functionals(m, THREE_BY_THREE, "3×3 model (Props 8-9)"), "segment": segment, "moments": m}
+
+# %% ../nbs/02_targeting.ipynb #c047
 def tsls_weights(shares: dict) -> pd.DataFrame:
     """Weights of β₁ and β₂ (3×3 TSLS) on the LATEs of Y(1)−Y(0) and Y(2)−Y(0) on 𝒞₁, C_112, 𝒞₂, C_212 (Prop 11),
     from the shares of 𝒞₁ = C_010+C_012+C_212, 𝒞₂ = C_002+C_012+C_112, C_112 and C_212."""
@@ -330,13 +356,13 @@ def tsls_weights(shares: dict) -> pd.DataFrame:
                          "beta_2": [c1 * c112, -c1 * c112, c1 * c2, -c112 * c212]},
                         index=["LATE1(C1)", "LATE1(C_112)", "LATE2(C2)", "LATE2(C_212)"]) / det
 
-# %% ../nbs/02_targeting.ipynb #c049
+# %% ../nbs/02_targeting.ipynb #c052
 def tsls_bias_sign(D: float, D1: float, D2: float) -> int:
     "Sign of β_k − LATE(𝒞_k) when D1 and D2 share a sign (Prop 12, corrected): sign(D·D1)."
     if D1 * D2 <= 0: raise ValueError("the rule needs D1 and D2 of the same sign")
     return int(np.sign(D * D1))
 
-# %% ../nbs/02_targeting.ipynb #c052
+# %% ../nbs/02_targeting.ipynb #c055
 PROP7 = {  # (estimand, side): function of the moments; z = 1 targets t = 1, alternatives 0 (low) and 2 (high)
     ("L01", "upper"): lambda m: (_e(m, 1, 1) - _e(m, 1, 0)) / (_p(m, 1, 1) - _p(m, 1, 0))
                                 - (_e(m, 0, 0) - _e(m, 0, 1)) / (_p(m, 0, 0) - _p(m, 0, 1)),
@@ -370,7 +396,7 @@ def selection_bounds(moments: Estimates, rows: dict, level: float = 0.95, title:
     return Bounds(s(lower), s(upper), s(ci_lower), s(ci_upper), level, title, pd.DataFrame(source).T,
                   (f"one-sided {level:.0%} confidence bounds: bound ± {z:.3f}·se",))
 
-# %% ../nbs/02_targeting.ipynb #c055
+# %% ../nbs/02_targeting.ipynb #c058
 def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, support: tuple | None = None) -> tuple:
     """Sharp bounds (min, max) on E[Y(t1) − Y(t0) | G] for target (members of G, t1, t0), under selection assumptions
     [(t, members of C, members of C')] meaning E[Y(t)|C] ≤ E[Y(t)|C'], given propensity scores P and conditional
@@ -411,7 +437,7 @@ def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, 
         ends.append(sense * res.fun if res.status == 0 else -sense * np.inf)
     return tuple(ends)
 
-# %% ../nbs/02_targeting.ipynb #c060
+# %% ../nbs/02_targeting.ipynb #c063
 HEAD_START_POOLED = {"share C_nh": 0.454, "share C_ch": 0.232, "E[Y(n)|C_nh]": -0.062, "E[Y(c)|C_ch]": 0.129,
                      "W_h": 0.216}
 
@@ -434,7 +460,7 @@ def head_start_replica(n: int = 20_000, noise_sd: float = 0.0, seed=0) -> pd.Dat
                                       "y": means[(g, t)] + noise_sd * rng.normal(size=count)}))
     return pd.concat(rows, ignore_index=True)
 
-# %% ../nbs/02_targeting.ipynb #c061
+# %% ../nbs/02_targeting.ipynb #c064
 def head_start_table6(df: pd.DataFrame, y: str = "y", t: str = "t", z: str = "z", cluster: str | None = None) -> dict:
     "Table 6 of Lee & Salanié on a 2×3 (n, h, c) data set: Panel A shares, Panel B means (Prop 5-6), Panel C bounds (Prop 7)."
     m = targeting_moments(df, y, t, z, t_levels=["n", "h", "c"], z_levels=[0, 1], cluster=cluster)
@@ -448,7 +474,7 @@ def head_start_table6(df: pd.DataFrame, y: str = "y", t: str = "t", z: str = "z"
                               title="Table 6, Panel C (positive selection, Prop 7)")
     return {"panels_ab": panel_ab, "panel_c": bounds}
 
-# %% ../nbs/02_targeting.ipynb #c065
+# %% ../nbs/02_targeting.ipynb #c068
 TABLE6 = {"3-year-olds": {"B1": -0.027, "B2": 0.112, "UB_nh": 0.279, "LB_ch": 0.140, "UB_diff": 0.139},
           "4-year-olds": {"B1": -0.116, "B2": 0.144, "UB_nh": 0.285, "LB_ch": 0.025, "UB_diff": 0.260},
           "pooled": {"B1": -0.062, "B2": 0.129, "UB_nh": 0.278, "LB_ch": 0.087, "UB_diff": 0.191}}
@@ -457,7 +483,17 @@ def one_sided_bound(estimate: float, se: float, level: float = 0.95) -> float:
     "The one-sided confidence bound of an upper (or, negating, lower) bound estimate: estimate + z_level·se."
     return float(estimate + stats.norm.ppf(level) * se)
 
-# %% ../nbs/02_targeting.ipynb #c070
+# %% ../nbs/02_targeting.ipynb #c071
+def late_nc_upper_bound(m) -> float:
+    "§4.3: LATE_nc ≤ E[Y(c)|C_ch] − E[Y(n)|C_nn] in the 2×3 coding n, h, c = 0, 1, 2 (z = 1 is the Head Start offer)."
+    return (_e(m, 2, 0) - _e(m, 2, 1)) / (_p(m, 2, 0) - _p(m, 2, 1)) - _e(m, 0, 1) / _p(m, 0, 1)
+
+def mvpf(late_h: float, s_c: float, late_nc: float, tau: float, p_over_phi: float) -> float:
+    "The marginal value of public funds of Head Start (App. G; Kline and Walters' formula), with p/φ_h in one ratio."
+    gain = p_over_phi * (late_h + s_c * late_nc)
+    return (1 - tau) * gain / (1 - tau * gain)
+
+# %% ../nbs/02_targeting.ipynb #c076
 _LS = "Lee & Salanié, Treatment Effects with Targeting Instruments"
 
 def prop7_difference(m0: float, m2: float) -> float:
