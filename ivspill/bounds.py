@@ -251,6 +251,16 @@ def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
     return out
 
 # %% ../nbs/05_bounds.ipynb #c021
+def _equal_peer_cells(df, group, z, d, y=None) -> tuple:
+    "Checked group data restricted to units whose peers share one instrument value; their cells '00'..'11', m, kept share."
+    frame = group_frame(df, group, z, d, y)
+    m = frame.attrs["n_peers"]
+    peers = np.where(frame.w == 0, "0", np.where(frame.w == m, "1", ""))
+    keep = peers != ""
+    cell = frame.z[keep].astype(int).astype(str).to_numpy() + peers[keep]
+    return frame[keep], cell, m, (int(keep.sum()), len(keep))
+
+# %% ../nbs/05_bounds.ipynb #c023
 def mtr_bounds(df: pd.DataFrame, y: str, d: str, z: str, group: str, assumptions=("mtr", "mts"),
                y_range: tuple | None = None, one_sided: bool | str = "auto", min_share: float = 0.005,
                n_boot: int = 499, level: float = 0.95, seed=0) -> Bounds:
@@ -258,11 +268,7 @@ def mtr_bounds(df: pd.DataFrame, y: str, d: str, z: str, group: str, assumptions
     `assumptions`, from individually randomised instruments `z` within groups `group` of equal size; Imbens–Manski
     intervals from a group bootstrap. `sources` says which bounding mean (or fallback) gives each side and which
     assumptions it uses."""
-    frame = group_frame(df, group, z, d, y)
-    m = frame.attrs["n_peers"]
-    peers = np.where(frame.w == 0, "0", np.where(frame.w == m, "1", ""))
-    keep = peers != ""  # units whose peers' instruments are all equal
-    frame, cell = frame[keep], frame.z[keep].astype(int).astype(str).to_numpy() + peers[keep]
+    frame, cell, m, (n_kept, n_units) = _equal_peer_cells(df, group, z, d, y)
     present = sorted(set(cell))
     if not {"00", "10"} <= set(present) and not {"01", "11"} <= set(present):
         raise ValueError(f"instrument cells (own, peers) present: {present}; the bounds need individually randomised "
@@ -293,7 +299,7 @@ def mtr_bounds(df: pd.DataFrame, y: str, d: str, z: str, group: str, assumptions
     sources = pd.DataFrame({k: {"result": plan[k][0].result, "lower_from": _describe(plan[k], "lower", omega[k]),
                                 "upper_from": _describe(plan[k], "upper", omega[k]), "B": float(point[k][2]),
                                 "omega": omega[k]} for k in order}).T
-    notes = [f"{m} peer(s) per unit; {int(keep.sum())} of {len(keep)} units have peers with equal instruments",
+    notes = [f"{m} peer(s) per unit; {n_kept} of {n_units} units have peers with equal instruments",
              "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
     skipped = [k for k in (EFFECTS if m == 1 else ["tau_D(0)", "tau_D(1)"]) if k not in plan]
     if skipped: notes.append(f"not identified in this design: {skipped} (an instrument cell is empty, or the target "
@@ -325,7 +331,7 @@ def _describe(entry, side: str, omega: float) -> str:
                                                           "inf": "none: half-line", "-inf": "none: half-line"}[source]
     return f"mu_{source} ({', '.join(sorted(a.upper() for a in needs))})"
 
-# %% ../nbs/05_bounds.ipynb #c032
+# %% ../nbs/05_bounds.ipynb #c034
 IMPLICATIONS = {  # name: (function of the cell means, kind) — equalities "= 0"; inequalities written "≥ 0"
     "Prop 1: D(01) - D(00) = P[S,P]": (_delta("D", "01", "00"), "equality"),
     "Prop 1: D(11) - D(10) = P[P,G]": (_delta("D", "11", "10"), "equality"),
@@ -339,12 +345,7 @@ IMPLICATIONS = {  # name: (function of the cell means, kind) — equalities "= 0
 def mtr_tests(df: pd.DataFrame, d: str, z: str, group: str, n_boot: int = 999, seed=0) -> pd.DataFrame:
     """Propositions 1 (SUTVA: two equalities, joint Wald p-value) and 2 (irrelevance: eight inequalities ≥ 0,
     least-favourable max-t p-value), with group-bootstrap standard errors; p-values in `attrs`."""
-    frame = group_frame(df.assign(_y=0.0), group, z, d, "_y")
-    m = frame.attrs["n_peers"]
-    peers = np.where(frame.w == 0, "0", np.where(frame.w == m, "1", ""))
-    keep = peers != ""
-    cell = frame.z[keep].astype(int).astype(str).to_numpy() + peers[keep]
-    frame = frame[keep]
+    frame, cell, m, _ = _equal_peer_cells(df.assign(_y=0.0), group, z, d, "_y")
     missing = set(CELL_LABELS) - set(cell)
     if missing: raise ValueError(f"the tests need all four instrument cells; missing {sorted(missing)}")
     funcs = _unit_functions(frame, m)
@@ -384,7 +385,7 @@ def _max_t_p_value(t, centred, se) -> float:
     return float((1 + np.sum(null_max >= worst)) / (len(null_max) + 1))
     return table
 
-# %% ../nbs/05_bounds.ipynb #c037
+# %% ../nbs/05_bounds.ipynb #c039
 def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict | None = None,
                        swap=("CC", "SS")) -> pd.DataFrame:
     """Exact population bounds as a share of `swap[0]` pairs is replaced by `swap[1]` pairs (spillover compliers),
@@ -399,7 +400,7 @@ def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict
                                  mtr_truth(pop, 1).add_suffix(" truth")])
     return pd.DataFrame(rows).T.rename_axis(f"share of {swap[1]} pairs")
 
-# %% ../nbs/05_bounds.ipynb #c041
+# %% ../nbs/05_bounds.ipynb #c043
 def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | None = None, n_boot: int = 199,
                  level: float = 0.95, seed=0) -> pd.Series:
     """Share of replications of `simulate_mtr_pairs` whose Imbens–Manski interval covers the true effect (from the
@@ -414,7 +415,7 @@ def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | Non
         covered.append((fit.ci_lower <= truth) & (truth <= fit.ci_upper))
     return pd.DataFrame(covered).mean().rename("coverage")
 
-# %% ../nbs/05_bounds.ipynb #c047
+# %% ../nbs/05_bounds.ipynb #c049
 _NO = "Nibbering & Oosterveen (2025), spec fixture F1 (exact population P1)"
 _F1 = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), "tau_S(0)": (-61 / 100, 133 / 200),
        "tau_S(1)": (-32 / 95, 93 / 95)}
