@@ -383,7 +383,6 @@ def _max_t_p_value(t, centred, se) -> float:
     keep = se > 0
     null_max = np.max(-centred[:, keep] / se[keep], axis=1)
     return float((1 + np.sum(null_max >= worst)) / (len(null_max) + 1))
-    return table
 
 # %% ../nbs/05_bounds.ipynb #c039
 def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict | None = None,

@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.optimize import linprog
 from scipy.special import expit
 
-from .core import Estimates, as_list, check_frame, ols, reproduction
+from .core import Estimates, as_list, check_frame, reproduction
 from .datasets import load_lalonde, load_star_kindergarten
 from .late import wald
 

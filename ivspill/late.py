@@ -268,8 +268,8 @@ def msmm_iv(df: pd.DataFrame, y: str, mediators, treatment: str, site: str, clus
                     "assumption (viii), sufficient rank: the site-by-mediator compliance matrix")
     notes = ()
     if cov_type == "jackknife" or (cluster is not None and not _nests_in_sites(cluster_codes, site_codes)):
-        notes = (f"first-stage diagnostics use robust (HC1) covariance: clusters that do not nest within sites with at "
-                 f"least two per site leave site-specific compliances with no clustered variance",)
+        notes = ("first-stage diagnostics use robust (HC1) covariance: clusters that do not nest within sites with at "
+                 "least two per site leave site-specific compliances with no clustered variance",)
         first_stage = _msmm_first_stage(d, mediators, "robust", None, 0)
     else:
         first_stage = _msmm_first_stage(d, mediators, cov_type, cluster_codes, n_clusters)
@@ -389,7 +389,7 @@ class SiteEffects:
                 ax.plot(grid, a + b * grid, "--", color="C2", label=f"free intercept: {a:.3f}")
             ax.axhline(0, color="grey", lw=0.6); ax.axvline(0, color="grey", lw=0.6)
             ax.set_xlabel(f"site compliance of {m}")
-            ax.set_ylabel("site ITT" if n_med == 1 else f"site ITT net of other mediators")
+            ax.set_ylabel("site ITT" if n_med == 1 else "site ITT net of other mediators")
             ax.legend(fontsize="small")
         return axes
 

@@ -3,14 +3,14 @@
 # %% ../nbs/03_pairs.ipynb #c002
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .core import (Estimates, as_list, cell_mean_estimates, check_clusters, check_frame, functionals, group_sums,
-                          ols, reproduction, require_extra, sandwich_scale, tsls)
+                          ols, reproduction, sandwich_scale, tsls)
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .bounds import bounds_width_curve, mtr_bounds, mtr_truth, simulate_mtr_pairs
+from .bounds import mtr_bounds, mtr_truth, simulate_mtr_pairs
 from .core import require_extra
 from .late import cwate, cwate_curve, simulate_linear_site, wald
 from .pairs import pair_wald, simulate_pairs

@@ -4,9 +4,8 @@ within the spec's bands (fact 8)."""
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
-from ivspill.interference import (LALONDE_COVARIATES, _count_lp, _lalonde_table1, cai_sensitivity, count_covariance,
+from ivspill.interference import (_count_lp, _lalonde_table1, cai_sensitivity, count_covariance,
                                   did_adtt, ipw_ade, simulate_common_shock, simulate_did_interference)
 
 

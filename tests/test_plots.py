@@ -4,8 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from ivspill import bounds, core, interference, late, pairs, targeting, widgets  # noqa: E402
 
