@@ -109,3 +109,13 @@ def test_lalonde_table1_within_spec_bands():
     assert 0.52 <= table.loc[1.0, "p_upper"] <= 0.58
     assert abs(table.loc[1.25, "p_lower"] - 0.200) <= 0.03 and abs(table.loc[1.25, "p_upper"] - 0.673) <= 0.04
     assert abs(table.loc[1.5, "p_lower"] - 0.206) <= 0.03 and abs(table.loc[1.5, "p_upper"] - 0.758) <= 0.04
+
+
+@pytest.mark.slow
+def test_table_s2_paper_sizes():
+    """Spec §8 fact 10 (paper Table S2: < 0.01, 0.857, 0.817, 1.000), with the paper's 300 replications and 20,000
+    draws per p-value, within the spec's bands (≈3 Monte Carlo s.e.)."""
+    from ivspill.interference import fisher_rejection_rates
+    rates = fisher_rejection_rates(n_reps=300, n_draws=20_000, seed=7).rejection_rate
+    assert rates[(0, 0)] <= 0.01 and rates[(4000, -4000)] >= 0.98
+    assert abs(rates[(4000, 0)] - 0.85) <= 0.07 and abs(rates[(0, 4000)] - 0.82) <= 0.08
