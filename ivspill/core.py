@@ -15,10 +15,11 @@ from scipy import stats
 
 # %% auto #0
 __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells',
-           'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'group_sums',
-           'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'wald_statistic', 'IVResults', 'tsls',
-           'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cell_mean_estimates', 'functionals',
-           'cluster_bootstrap', 'Reproduction', 'reproduction', 'run_reproductions', 'replicate_cli', 'require_extra']
+           'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'cov_label',
+           'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'sandwich_cov',
+           'wald_statistic', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method',
+           'cell_mean_estimates', 'functionals', 'cluster_bootstrap', 'Reproduction', 'reproduction',
+           'run_reproductions', 'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -234,7 +235,8 @@ def imbens_manski_ci(lower, upper, se_lower, se_upper, level: float = 0.95) -> t
 # %% ../nbs/00_core.ipynb #c029
 COV_TYPES = ("robust", "clustered", "unadjusted")
 
-def _cov_label(cov_type: str) -> str:
+def cov_label(cov_type: str) -> str:
+    "How a covariance type is shown with the results."
     return {"robust": "robust (HC1)", "clustered": "clustered (CR1)", "unadjusted": "unadjusted (homoskedastic)"}[cov_type]
 
 def _factor_codes(values) -> tuple[np.ndarray, int]:
@@ -285,6 +287,14 @@ def sandwich_scale(cov_type: str, nobs: int, n_params: int, n_clusters: int = 0)
     if cov_type == "clustered": return n_clusters / (n_clusters - 1) * (nobs - 1) / (nobs - n_params)
     return nobs / (nobs - n_params)
 
+def sandwich_cov(bread: np.ndarray, x: np.ndarray, resid: np.ndarray, cov_type: str, cluster_codes, n_clusters: int,
+                 n_params: int) -> np.ndarray:
+    "Covariance of a linear estimator with `bread` and scores `x[i] * resid[i]`: unadjusted, HC1 or CR1."
+    nobs = len(resid)
+    if cov_type == "unadjusted": return resid @ resid / (nobs - n_params) * bread
+    meat = sandwich_meat(x, resid, cluster_codes, n_clusters)
+    return sandwich_scale(cov_type, nobs, n_params, n_clusters) * bread @ meat @ bread
+
 # %% ../nbs/00_core.ipynb #c035
 @dataclass(frozen=True)
 class _Design:
@@ -331,12 +341,7 @@ def wald_statistic(coef, cov, tol: float = 1e-12) -> float:
 
 def _first_stage_wald(qq_inv, coef, resid, instruments, q, cov_type, cluster_codes, n_clusters, n_params) -> float:
     "Wald statistic that the first q coefficients `coef` of a regression on `instruments` are zero."
-    nobs = len(resid)
-    if cov_type == "unadjusted":
-        cov = resid @ resid / (nobs - n_params) * qq_inv
-    else:
-        meat = sandwich_meat(instruments, resid, cluster_codes, n_clusters)
-        cov = sandwich_scale(cov_type, nobs, n_params, n_clusters) * qq_inv @ meat @ qq_inv
+    cov = sandwich_cov(qq_inv, instruments, resid, cov_type, cluster_codes, n_clusters, n_params)
     return wald_statistic(coef[:q], cov[:q, :q])
 
 def _partial_r2(design, gram, pi) -> np.ndarray:
@@ -409,18 +414,14 @@ def _tsls_fit(design: _Design, cov_type, cluster_codes, n_clusters, title, first
     bread = np.linalg.inv(gram[ir, iq] @ pi)
     beta = bread @ (pi.T @ gram[iq, 0])
     resid = design.y - design.regressors @ beta
-    if cov_type == "unadjusted":
-        cov = resid @ resid / (nobs - n_params) * bread
-    else:
-        meat = sandwich_meat(design.instruments @ pi, resid, cluster_codes, n_clusters)
-        cov = sandwich_scale(cov_type, nobs, n_params, n_clusters) * bread @ meat @ bread
+    cov = sandwich_cov(bread, design.instruments @ pi, resid, cov_type, cluster_codes, n_clusters, n_params)
     order = list(range(w, k)) + list(range(w))  # report endogenous regressors first
     names = [names_r[i] for i in order]
     fs = _first_stage_table(design, gram, qq_inv, pi, cov_type, cluster_codes, n_clusters) if first_stage else None
     notes = (FIRST_STAGE_UNDEFINED,) if fs is not None and fs["f_stat"].isna().any() else ()
     return IVResults(params=pd.Series(beta[order], index=names, name="estimate"),
                      cov=pd.DataFrame(cov[np.ix_(order, order)], index=names, columns=names), nobs=nobs,
-                     cov_type=_cov_label(cov_type), title=title, n_clusters=n_clusters or None, notes=notes,
+                     cov_type=cov_label(cov_type), title=title, n_clusters=n_clusters or None, notes=notes,
                      first_stage=fs)
 
 # %% ../nbs/00_core.ipynb #c039

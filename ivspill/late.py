@@ -10,12 +10,12 @@ import pandas as pd
 from scipy import stats
 
 from .core import (Estimates, IVResults, as_list, cell_moments, check_clusters, check_frame, check_full_rank,
-                          delta_method, demean_within, group_sums, ols, reproduction, resolve_cov_type,
+                          cov_label, delta_method, demean_within, group_sums, ols, reproduction, resolve_cov_type,
                           sandwich_meat, sandwich_scale)
 
 # %% auto #0
-__all__ = ['TYPES', 'MSMM_COV_LABELS', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve', 'msmm_iv',
-           'msmm_iv_reps', 'simulate_multisite', 'msmm_truth', 'SiteEffects', 'site_effects', 'msmm_coverage']
+__all__ = ['TYPES', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve', 'msmm_iv', 'msmm_iv_reps',
+           'simulate_multisite', 'msmm_truth', 'SiteEffects', 'site_effects', 'msmm_coverage']
 
 # %% ../nbs/01_late.ipynb #c005
 def cwate(compliance, effect) -> pd.Series:
@@ -84,7 +84,7 @@ def wald(df: pd.DataFrame, y: str, m: str, t: str, cluster: str | None = None) -
     cov = sandwich_scale(cov_type, len(tc), 2, n_clusters) * meat / (tc @ tc) ** 2
     names = ["first_stage", "itt"]
     slopes_est = Estimates(pd.Series(slopes, index=names), pd.DataFrame(cov, index=names, columns=names), len(tc),
-                           {"robust": "robust (HC1)", "clustered": "clustered (CR1)"}[cov_type],
+                           cov_label(cov_type),
                            f"Wald estimate of the effect of {m} on {y}, instrument {t}", n_clusters or None)
     ratio = lambda th: np.array([th[0], th[1], th[1] / th[0]])
     jac = lambda th: np.array([[1, 0], [0, 1], [-th[1] / th[0] ** 2, 1 / th[0]]])
@@ -218,7 +218,8 @@ def _nests_in_sites(cluster_codes, site_codes) -> bool:
     return pairs["cluster"].is_unique and pairs.groupby("site").size().min() >= 2
 
 # %% ../nbs/01_late.ipynb #c030
-MSMM_COV_LABELS = {"robust": "robust (HC1)", "clustered": "clustered (CR1)", "jackknife": "delete-one-site jackknife"}
+def _msmm_cov_label(cov_type: str) -> str:
+    return "delete-one-site jackknife" if cov_type == "jackknife" else cov_label(cov_type)
 
 def _msmm_cov_type(cov_type, cluster, site) -> str:
     "robust / clustered as in `tsls`, or 'jackknife' (delete one site; sites are then the clusters)."
@@ -290,7 +291,7 @@ def msmm_iv(df: pd.DataFrame, y: str, mediators, treatment: str, site: str, clus
                    "kappa": float(kappa[0]), "n_sites": n_sites}
     return IVResults(pd.Series(delta[0], index=mediators, name="estimate"),
                      pd.DataFrame(cov[0], index=mediators, columns=mediators), len(data),
-                     MSMM_COV_LABELS[cov_type], f"MSMM-IV ({method.upper()}, {n_sites} sites × {treatment} instruments, site fixed effects)",
+                     _msmm_cov_label(cov_type), f"MSMM-IV ({method.upper()}, {n_sites} sites × {treatment} instruments, site fixed effects)",
                      n_clusters or None, diagnostics, notes, first_stage=first_stage)
 
 # %% ../nbs/01_late.ipynb #c034
