@@ -415,7 +415,7 @@ def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | Non
     return pd.DataFrame(covered).mean().rename("coverage")
 
 # %% ../nbs/05_bounds.ipynb #c049
-_NO = "Nibbering & Oosterveen (2025), spec fixture F1 (exact population P1)"
+_NO = "Nibbering & Oosterveen (2025), Lemmas 1-2 and Theorems 1-2 on an exact population of eleven type pairs"
 _F1 = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), "tau_S(0)": (-61 / 100, 133 / 200),
        "tau_S(1)": (-32 / 95, 93 / 95)}
 _P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
@@ -426,7 +426,7 @@ def _f1_bounds():
                       n_boot=2)
 
 for _effect, (_low, _high) in _F1.items():
-    reproduction(_NO, f"{_effect} lower bound", _low, 1e-9, "exact arithmetic, floating point")(
+    reproduction(_NO, f"{_effect} lower bound", _low, 1e-9, "exact arithmetic, floating point", kind="fixture")(
         lambda e=_effect: _f1_bounds().lower[e])
-    reproduction(_NO, f"{_effect} upper bound", _high, 1e-9, "exact arithmetic, floating point")(
+    reproduction(_NO, f"{_effect} upper bound", _high, 1e-9, "exact arithmetic, floating point", kind="fixture")(
         lambda e=_effect: _f1_bounds().upper[e])

@@ -3,9 +3,11 @@
 # %% ../nbs/00_core.ipynb #c002
 from __future__ import annotations
 
+import argparse
 import importlib
 import pkgutil
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -14,12 +16,13 @@ import pandas as pd
 from scipy import stats
 
 # %% auto #0
-__all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame', 'check_cells',
-           'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds', 'imbens_manski_ci', 'cov_label',
-           'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'sandwich_cov',
-           'wald_statistic', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method',
-           'cell_mean_estimates', 'functionals', 'cluster_bootstrap', 'Reproduction', 'reproduction',
-           'run_reproductions', 'replicate_cli', 'require_extra']
+__all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTION_KINDS', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame',
+           'check_cells', 'check_clusters', 'check_full_rank', 'cell_moments', 'Estimates', 'Bounds',
+           'imbens_manski_ci', 'cov_label', 'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat',
+           'sandwich_scale', 'sandwich_cov', 'wald_statistic', 'IVResults', 'tsls', 'resolve_cov_type', 'ols',
+           'numerical_jacobian', 'delta_method', 'cell_mean_estimates', 'functionals', 'cluster_bootstrap',
+           'Reproduction', 'reproduction', 'registered_reproductions', 'run_reproductions', 'replicate_cli',
+           'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -543,51 +546,119 @@ def cluster_bootstrap(values, groups, statistic: Callable, n_boot: int = 999, se
     return np.concatenate(draws)
 
 # %% ../nbs/00_core.ipynb #c061
+REPRODUCTION_KINDS = {
+    "data": "a published number recomputed from the paper's data",
+    "simulation": "a published Monte Carlo figure re-simulated, or an identification result checked on a simulation",
+    "fixture": "an exact population or replica data set built from the paper's definitions and published counts",
+    "arithmetic": "a published identity recomputed from other published numbers",
+}
+
 @dataclass(frozen=True)
 class Reproduction:
-    "A published number and the function that recomputes it."
+    "A published number, what kind of check recomputes it, and the function that does."
     paper: str
     claim: str
     published: float
     tolerance: float  # absolute
-    compute: Callable[[], float]
+    compute: Callable[..., float]  # takes `seed=` when `seed` is not None
     why: str = ""  # why this tolerance
+    kind: str = "data"
+    seed: int | None = None  # the default seed of a reproduction that draws random numbers
+
+    def run(self, seed: int | None = None) -> float:
+        "Recompute the number; `seed` replaces the default seed of a random reproduction."
+        if self.seed is None: return float(self.compute())
+        return float(self.compute(seed=self.seed if seed is None else seed))
 
 REPRODUCTIONS: dict = {}
 
-def reproduction(paper: str, claim: str, published: float, tolerance: float, why: str = ""):
+def reproduction(paper: str, claim: str, published: float, tolerance: float, why: str = "", *, kind: str,
+                 seed: int | None = None):
     "Decorator registering a function that recomputes `claim` of `paper` (published value `published`)."
+    if kind not in REPRODUCTION_KINDS:
+        raise ValueError(f"kind must be one of {sorted(REPRODUCTION_KINDS)}, not {kind!r}")
     def register(compute):
-        REPRODUCTIONS[(paper, claim)] = Reproduction(paper, claim, published, tolerance, compute, why)
+        REPRODUCTIONS[(paper, claim)] = Reproduction(paper, claim, published, tolerance, compute, why, kind, seed)
         return compute
     return register
 
 # %% ../nbs/00_core.ipynb #c062
-def _evaluate(rep: Reproduction) -> dict:
+_TABLE_COLUMNS = ["paper", "claim", "kind", "seed", "published", "ivspill", "tolerance", "pass", "why", "error"]
+
+def _evaluate(rep: Reproduction, seed: int | None = None) -> dict:
     try:
-        value, error = float(rep.compute()), ""
+        value, error = rep.run(seed), ""
     except Exception as e:  # a failing reproduction is reported, not fatal to the others
         value, error = np.nan, f"{type(e).__name__}: {e}"
     ok = bool(np.isfinite(value) and abs(value - rep.published) <= rep.tolerance)
-    return {"paper": rep.paper, "claim": rep.claim, "published": rep.published, "ivspill": value,
-            "tolerance": rep.tolerance, "pass": ok, "error": error}
+    used_seed = None if rep.seed is None else (rep.seed if seed is None else seed)
+    return {"paper": rep.paper, "claim": rep.claim, "kind": rep.kind, "seed": used_seed, "published": rep.published,
+            "ivspill": value, "tolerance": rep.tolerance, "pass": ok, "why": rep.why, "error": error}
 
-def run_reproductions() -> pd.DataFrame:
-    "Import every ivspill module (each registers its reproductions), run them all, and return the table."
+def registered_reproductions(paper: str | None = None, kind: str | None = None) -> list[Reproduction]:
+    "Import every ivspill module (each registers its reproductions); those whose paper contains `paper`, of `kind`."
     import ivspill
     for mod in pkgutil.iter_modules(ivspill.__path__):
         if not mod.name.startswith("_"): importlib.import_module(f"ivspill.{mod.name}")
-    return pd.DataFrame([_evaluate(r) for r in REPRODUCTIONS.values()],
-                        columns=["paper", "claim", "published", "ivspill", "tolerance", "pass", "error"])
+    return [r for r in REPRODUCTIONS.values()
+            if (paper is None or paper.lower() in r.paper.lower()) and (kind is None or r.kind == kind)]
 
-def replicate_cli():
+def run_reproductions(paper: str | None = None, kind: str | None = None, seed: int | None = None) -> pd.DataFrame:
+    "Run the registered reproductions (filtered as in `registered_reproductions`) and return one row for each."
+    rows = [_evaluate(r, seed) for r in registered_reproductions(paper, kind)]
+    return pd.DataFrame(rows, columns=_TABLE_COLUMNS).astype({"seed": "Int64"})
+
+# %% ../nbs/00_core.ipynb #c062b
+_WIDTH = 100
+_ROW = "  {:<4}  {:<10} {:>11} {:>11} {:>9}  "  # verdict, kind, published, ivspill, tolerance, then the claim
+
+def _wrapped(text: str, indent: int) -> list[str]:
+    return textwrap.wrap(text, _WIDTH - indent) or [""]
+
+def _print_table(table: pd.DataFrame, ran: bool, verbose: bool):
+    head = _ROW.format("", "kind", "published", "ivspill", "tol.") + "claim"
+    indent = len(_ROW.format("", "", "", "", ""))
+    for paper, rows in table.groupby("paper", sort=False):
+        print("\n" + "\n".join(textwrap.wrap(paper, _WIDTH)))
+        print(head)
+        for _, row in rows.iterrows():
+            verdict = ("pass" if row["pass"] else "FAIL") if ran else ""
+            value = f"{row.ivspill:.6g}" if ran else ""
+            claim = _wrapped(row.claim + ("" if pd.isna(row.seed) else f" [seed {row.seed}]"), indent)
+            print(_ROW.format(verdict, row.kind, f"{row.published:.6g}", value, f"{row.tolerance:.2g}") + claim[0])
+            extra = claim[1:] + (_wrapped(f"tolerance: {row.why}", indent) if verbose and row.why else [])
+            extra += _wrapped(f"error: {row.error}", indent) if row.error else []
+            for line in extra: print(" " * indent + line)
+
+def _closing_line(table: pd.DataFrame) -> str:
+    counts = [f"{kind} {int(rows['pass'].sum())}/{len(rows)}" for kind, rows in table.groupby("kind")]
+    return f"{int(table['pass'].sum())} of {len(table)} reproductions pass ({', '.join(counts)})"
+
+def _parser() -> argparse.ArgumentParser:
+    kinds = "; ".join(f"{k}: {v}" for k, v in REPRODUCTION_KINDS.items())
+    parser = argparse.ArgumentParser(
+        prog="ivspill-replicate", description="Recompute the published numbers of the papers ivspill implements and "
+        "compare each with its published value; exit status 1 if any fails.", epilog=f"Kinds of check: {kinds}.")
+    parser.add_argument("--list", action="store_true", help="list the registered reproductions without running them")
+    parser.add_argument("--paper", metavar="TEXT", help="only the papers whose reference contains TEXT (any case)")
+    parser.add_argument("--kind", choices=list(REPRODUCTION_KINDS), help="only the reproductions of this kind")
+    parser.add_argument("--seed", type=int, help="run every random reproduction with this seed instead of its own")
+    parser.add_argument("--verbose", action="store_true", help="also print why each tolerance is what it is")
+    return parser
+
+def replicate_cli(argv: Sequence[str] | None = None):
     "Console entry point `ivspill-replicate`: print the reproduction table; exit 1 if any reproduction fails."
-    table = run_reproductions()
-    with pd.option_context("display.width", 200, "display.max_colwidth", 70, "display.max_rows", 500):
-        print(table.drop(columns="error").to_string(index=False))
-    for _, row in table[table.error != ""].iterrows(): print(f"\nerror in {row.paper} / {row.claim}: {row.error}")
-    print(f"\n{int(table['pass'].sum())} of {len(table)} reproductions pass")
-    sys.exit(0 if len(table) and table["pass"].all() else 1)
+    args = _parser().parse_args(argv)
+    chosen = registered_reproductions(args.paper, args.kind)
+    if not chosen: sys.exit(f"ivspill-replicate: no reproduction matches --paper {args.paper!r} --kind {args.kind!r}")
+    if args.list:
+        _print_table(pd.DataFrame([vars(r) | {"pass": False, "ivspill": np.nan, "error": ""} for r in chosen]),
+                     ran=False, verbose=args.verbose)
+        return
+    table = run_reproductions(args.paper, args.kind, args.seed)
+    _print_table(table, ran=True, verbose=args.verbose)
+    print("\n" + _closing_line(table))
+    sys.exit(0 if table["pass"].all() else 1)
 
 # %% ../nbs/00_core.ipynb #c064
 def require_extra(module: str, extra: str = "data"):
@@ -614,4 +685,4 @@ def _mroz_example(instruments, controls, statistic) -> float:
 
 for _claim, (_value, _inst, _ctrl, _stat) in _MROZ_EXAMPLES.items():
     reproduction("Wooldridge (2020), Introductory Econometrics, ch. 15", _claim, _value, 0.0005,
-                 "the book prints three decimals")(lambda i=_inst, c=_ctrl, s=_stat: _mroz_example(i, c, s))
+                 "the book prints three decimals", kind="data")(lambda i=_inst, c=_ctrl, s=_stat: _mroz_example(i, c, s))

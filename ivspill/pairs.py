@@ -502,16 +502,16 @@ def peer_assignment_share(df: pd.DataFrame, z: str, group: str) -> pd.Series:
 _FOOS = "Vazquez-Bare, Causal Spillover Effects Using IV (JASA), Foos & de Rooij data"
 
 @reproduction(_FOOS, "Table 2: first-stage F, 965 of 2,137 called answering (CR1)", 1759.03, 0.005,
-              "the paper prints two decimals")
+              "the paper prints two decimals", kind="fixture")
 def _foos_f():
     return naive_iv(foos_replica(), "voted", "answered", "called", "household").attrs["first_stage_f"]
 
 @reproduction(_FOOS, "Table 2 col. (1): naive 2SLS = δ − λ·2137/7723 from col. (2)", 0.0394, 0.00005,
-              "the paper prints four decimals")
+              "the paper prints four decimals", kind="arithmetic")
 def _foos_naive_2sls():
     return naive_decomposition(0.0675, 0.1017, 5586, 2137)
 
 @reproduction(_FOOS, "Table 2 col. (1): naive ITT = γ₁ − γ₂·2137/7723 from col. (2)", 0.0178, 0.00005,
-              "the paper prints four decimals")
+              "the paper prints four decimals", kind="arithmetic")
 def _foos_naive_itt():
     return naive_decomposition(0.0305, 0.0459, 5586, 2137)

@@ -502,13 +502,17 @@ def prop7_difference(m0: float, m2: float) -> float:
 
 for _cohort, _row in TABLE6.items():
     reproduction(_LS, f"Table 6 Panel C row 3 ({_cohort}) = Panel B row 2 − row 1", _row["UB_diff"], 0.001,
-                 "inputs rounded to three decimals")(lambda r=_row: prop7_difference(r["B1"], r["B2"]))
+                 "inputs rounded to three decimals", kind="arithmetic")(
+        lambda r=_row: prop7_difference(r["B1"], r["B2"]))
 
-@reproduction(_LS, "§4.1: one-sided 95% bound on L_nh − L_ch (0.191 + z·0.071)", 0.308, 0.0005, "printed to 3 decimals")
+@reproduction(_LS, "§4.1: one-sided 95% bound on L_nh − L_ch (0.191 + z·0.071)", 0.308, 0.0005, "printed to 3 decimals",
+              kind="arithmetic")
 def _ci95(): return one_sided_bound(0.191, 0.071, 0.95)
 
-@reproduction(_LS, "§4.1: one-sided 99% bound on L_nh − L_ch (0.191 + z·0.071)", 0.356, 0.0005, "printed to 3 decimals")
+@reproduction(_LS, "§4.1: one-sided 99% bound on L_nh − L_ch (0.191 + z·0.071)", 0.356, 0.0005, "printed to 3 decimals",
+              kind="arithmetic")
 def _ci99(): return one_sided_bound(0.191, 0.071, 0.99)
 
-@reproduction(_LS, "footnote 29: one-sided 95% bound on L_nh (0.278 + z·0.050)", 0.36, 0.005, "printed to 2 decimals")
+@reproduction(_LS, "footnote 29: one-sided 95% bound on L_nh (0.278 + z·0.050)", 0.36, 0.005, "printed to 2 decimals",
+              kind="arithmetic")
 def _ci_fn29(): return one_sided_bound(0.278, 0.050, 0.95)

