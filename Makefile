@@ -4,12 +4,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# the install stamp is named by pyproject.toml's content, not its time: nbdev-export rewrites the file unchanged
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 KATEX := $(VENV)/katex/package/dist
 
 .PHONY: install replicate test test-slow test-site bench export docs docs-quarto
 
-$(STAMP): pyproject.toml
+$(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev,data,notebooks]"

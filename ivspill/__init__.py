@@ -1,1 +1,33 @@
+"""ivspill: instrumental variables when the textbook assumptions break.
+
+The estimators a user needs first are here at the top: `from ivspill import tsls, msmm_iv, pair_wald, mtr_bounds`.
+Each module holds one result (`late`, `targeting`, `pairs`, `interference`, `bounds`) with its teaching helpers;
+`core` the shared machinery and the result family; `datasets` the real data; `sim` every simulator;
+`widgets` (needs the `notebooks` extra) the classroom explorers.
+"""
 __version__ = "0.0.1"
+
+from . import bounds, core, datasets, interference, late, pairs, sim, targeting
+from .bounds import mtr_bounds, mtr_tests
+from .core import Bounds, ConfidenceSet, Estimates, IVResults, TestResult, delta_method, ols, tsls
+from .interference import cai_sensitivity, did_adtt, ipw_ade, rdd_ade, wald_lade
+from .late import cwate, msmm_iv, site_effects, wald
+from .pairs import compliance_shares, itt_decomposition, multiarm_pair_wald, naive_iv, pair_wald, validity_test
+from .targeting import identify, response_groups, selection_bounds, selection_lp, targeting_test, tsls_weights
+
+__all__ = [
+    # two-stage least squares and the result family
+    "tsls", "ols", "delta_method", "Estimates", "IVResults", "Bounds", "TestResult", "ConfidenceSet",
+    # LATE vs CWATE, multisite multiple-mediator IV
+    "wald", "cwate", "msmm_iv", "site_effects",
+    # targeting instruments
+    "response_groups", "targeting_test", "identify", "tsls_weights", "selection_bounds", "selection_lp",
+    # the pair Wald
+    "compliance_shares", "itt_decomposition", "pair_wald", "naive_iv", "validity_test", "multiarm_pair_wald",
+    # interference
+    "ipw_ade", "wald_lade", "rdd_ade", "did_adtt", "cai_sensitivity",
+    # MTR bounds
+    "mtr_bounds", "mtr_tests",
+    # modules
+    "core", "late", "targeting", "pairs", "interference", "bounds", "datasets", "sim",
+]
