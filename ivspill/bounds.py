@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import Bounds, cluster_bootstrap, group_sums, reproduction, wald_statistic
+from .core import Bounds, TestResult, cluster_bootstrap, group_sums, reproduction, rng, rng_streams, wald_statistic
 from .pairs import group_frame
 
 # %% auto #0
 __all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS', 'FALLBACKS', 'MTR_MTS', 'MTS',
-           'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'allowed_pairs', 'simulate_mtr_pairs', 'simulate_mtr_groups',
-           'mtr_truth', 'mtr_bounds', 'mtr_tests', 'bounds_width_curve', 'mtr_coverage']
+           'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs', 'simulate_mtr_pairs',
+           'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_tests', 'bounds_width_curve', 'mtr_coverage']
 
 # %% ../nbs/05_bounds.ipynb #c005
 MTR_TYPES = ("A", "S", "C", "P", "G", "N")
@@ -42,19 +42,19 @@ P1_OUTCOMES = {"A": (5, 1, 1 / 2, 0), "S": (7 / 2, 3 / 2, 3 / 10, 1 / 5), "C": (
                "P": (14 / 5, 6 / 5, 3 / 5, 0), "G": (5 / 2, 1, 1 / 5, 3 / 10), "N": (1, 1 / 2, 2 / 5, 0)}  # (a, b, c, e)
 CELL_LABELS = ("00", "10", "01", "11")
 
-def _counts(probs, n_units: int, exact: bool, rng) -> np.ndarray:
+def _counts(probs, n_units: int, exact: bool, generator) -> np.ndarray:
     "Exact counts n × probs (which must be whole numbers) or a multinomial draw."
     probs = np.asarray(probs, dtype=float) / np.sum(probs)
-    if not exact: return rng.multinomial(n_units, probs)
+    if not exact: return generator.multinomial(n_units, probs)
     counts = n_units * probs
     if not np.allclose(counts, np.round(counts)): raise ValueError("exact=True needs n × probabilities to be whole numbers")
     return np.round(counts).astype(int)
 
-def _finish(kinds, z, d_cells, s_cells, m, outcomes, noise_sd, rng) -> pd.DataFrame:
+def _finish(kinds, z, d_cells, s_cells, m, outcomes, noise_sd, generator) -> pd.DataFrame:
     "Frame of units: types, potential take-ups and peer counts per cell, outcome coefficients, observed d, y."
     n_groups = kinds.shape[0]
     coef = np.array([outcomes[t] for t in MTR_TYPES])[kinds.ravel()]
-    eps = noise_sd * rng.normal(size=kinds.size)
+    eps = noise_sd * generator.normal(size=kinds.size)
     frame = pd.DataFrame({"group": np.repeat(np.arange(n_groups), m + 1), "type": np.array(MTR_TYPES)[kinds.ravel()],
                           "z": z.ravel(), "a": coef[:, 0], "b": coef[:, 1], "c": coef[:, 2], "e": coef[:, 3], "eps": eps})
     for cell in CELL_LABELS: frame[f"d{cell}"], frame[f"s{cell}"] = d_cells[cell].ravel(), s_cells[cell].ravel()
@@ -70,15 +70,16 @@ def simulate_mtr_pairs(pair_probs: dict, n_pairs: int = 10_000, outcomes: dict =
                        noise_sd: float = 1.0, exact: bool = False, check_irrelevance: bool = True,
                        seed=None) -> pd.DataFrame:
     """Pairs of Table-1 types drawn from `pair_probs` ({"SC": p, ...}: unordered pairs), instruments i.i.d.
-    Bernoulli(`p_z`) (with `exact=True`: every pair type in every instrument cell in equal proportion)."""
-    rng = np.random.default_rng(seed)
+    Bernoulli(`p_z`) (with `exact=True`: every pair type in every instrument cell in equal proportion). `seed`: an int, a
+    `np.random.Generator` or None."""
+    generator = rng(seed)
     names, probs = list(pair_probs), list(pair_probs.values())
     bad = [p for p in names if not allowed_pairs().loc[p[0], p[1]]]
     if bad and check_irrelevance: raise ValueError(f"pairs {bad} violate irrelevance (Assumption 3)")
     combos = list(itertools.product(range(len(names)), range(4)))  # pair type × (z1, z2)
     weights = [probs[k] * ((p_z if c in (1, 3) else 1 - p_z) * (p_z if c in (2, 3) else 1 - p_z)) for k, c in combos]
     if exact: weights = [probs[k] / 4 for k, _ in combos]
-    count = _counts(weights, n_pairs, exact, rng)
+    count = _counts(weights, n_pairs, exact, generator)
     kind_idx, cell_idx = np.repeat([k for k, _ in combos], count), np.repeat([c for _, c in combos], count)
     kinds = np.array([[MTR_TYPES.index(names[k][0]), MTR_TYPES.index(names[k][1])] for k in kind_idx]).reshape(-1, 2)
     z = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])[cell_idx]
@@ -86,13 +87,13 @@ def simulate_mtr_pairs(pair_probs: dict, n_pairs: int = 10_000, outcomes: dict =
     column = {"11": 0, "10": 1, "01": 2, "00": 3}
     d_cells = {c: take[:, :, column[c]] for c in CELL_LABELS}
     s_cells = {c: take[:, ::-1, column[c[::-1]]] for c in CELL_LABELS}  # the peer sees the cell the other way round
-    frame = _finish(kinds, z, d_cells, s_cells, 1, outcomes, noise_sd, rng)
+    frame = _finish(kinds, z, d_cells, s_cells, 1, outcomes, noise_sd, generator)
     observed = 3 - (2 * z + z[:, ::-1])  # column of (own z, peer z) in the take-up table
     return _observe(frame, take[np.arange(len(z))[:, None], [[0, 1]], observed].ravel().astype(float), 1)
 
 # %% ../nbs/05_bounds.ipynb #c012
 def _rule_take_up(kinds: np.ndarray, z: np.ndarray) -> np.ndarray:
-    "Take-up of every member of groups (rows) under the spec's rules, given all members' instruments `z`."
+    "Take-up of every member of groups (rows) given all members' instruments `z`, by the rules of `simulate_mtr_groups`."
     compliers_assigned = ((kinds == MTR_TYPES.index("C")) & (z == 1)).astype(int)
     peer_c = compliers_assigned.sum(axis=-1, keepdims=True) - compliers_assigned > 0  # some complier peer assigned
     t = {name: kinds == MTR_TYPES.index(name) for name in MTR_TYPES}
@@ -101,23 +102,24 @@ def _rule_take_up(kinds: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def simulate_mtr_groups(type_probs: dict, m: int = 2, n_groups: int = 10_000, outcomes: dict = P1_OUTCOMES,
                         p_z: float = 0.5, noise_sd: float = 1.0, exact: bool = False, seed=None) -> pd.DataFrame:
-    """Groups of m + 1 members with i.i.d. types (`type_probs`, {"C": p, ...}) following the spec's take-up rules, and
-    i.i.d. Bernoulli(`p_z`) instruments (with `exact=True`: every type and instrument combination in exact
-    proportion, instruments equally likely)."""
-    rng = np.random.default_rng(seed)
+    """Groups of m + 1 members with i.i.d. types (`type_probs`, {"C": p, ...}) and i.i.d. Bernoulli(`p_z`) instruments
+    (with `exact=True`: every type and instrument combination in exact proportion, instruments equally likely). Take-up:
+    A always; C if assigned; S if assigned or some complier peer is; G if assigned and some complier peer is; P if
+    some complier peer is. `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
     probs = np.array([type_probs.get(t, 0.0) for t in MTR_TYPES])
     size = m + 1
     if exact:
         combos = list(itertools.product(range(6), repeat=size))
         z_all = list(itertools.product((0, 1), repeat=size))
         weights = [np.prod(probs[list(k)]) / 2**size for k in combos for _ in z_all]
-        count = _counts(weights, n_groups, True, rng)
+        count = _counts(weights, n_groups, True, generator)
         keys = np.repeat(np.arange(len(weights)), count)
         kinds = np.array(combos)[keys // len(z_all)]
         z = np.array(z_all)[keys % len(z_all)]
     else:
-        kinds = rng.choice(6, size=(n_groups, size), p=probs / probs.sum())
-        z = (rng.random((n_groups, size)) < p_z).astype(int)
+        kinds = generator.choice(6, size=(n_groups, size), p=probs / probs.sum())
+        z = (generator.random((n_groups, size)) < p_z).astype(int)
     d_cells, s_cells = {}, {}
     for cell in CELL_LABELS:  # member i gets cell[0], all its peers cell[1]; one pass per member
         own, peers = int(cell[0]), int(cell[1])
@@ -127,7 +129,7 @@ def simulate_mtr_groups(type_probs: dict, m: int = 2, n_groups: int = 10_000, ou
             take = _rule_take_up(kinds, zz)
             d_cell[:, i], s_cell[:, i] = take[:, i], take.sum(axis=1) - take[:, i]
         d_cells[cell], s_cells[cell] = d_cell, s_cell
-    frame = _finish(kinds, z, d_cells, s_cells, m, outcomes, noise_sd, rng)
+    frame = _finish(kinds, z, d_cells, s_cells, m, outcomes, noise_sd, generator)
     return _observe(frame, _rule_take_up(kinds, z).ravel().astype(float), m)
 
 # %% ../nbs/05_bounds.ipynb #c014
@@ -342,46 +344,58 @@ IMPLICATIONS = {  # name: (function of the cell means, kind) — equalities "= 0
         "DV(d0) - DV(d1) >= 0": lambda dv: _delta("DV", f"{dv}0", f"{dv}1"),
         "(1-D)W(d1) - (1-D)W(d0) >= 0": lambda dv: _delta("NW", f"{dv}1", f"{dv}0")}.items()},
 }
+HYPOTHESES = {"irrelevance": "inequality", "sutva": "equality"}  # the kind of implication each hypothesis tests
 
-def mtr_tests(df: pd.DataFrame, d: str, z: str, group: str, n_boot: int = 999, seed=0) -> pd.DataFrame:
-    """Propositions 1 (SUTVA: two equalities, joint Wald p-value) and 2 (irrelevance: eight inequalities ≥ 0,
-    least-favourable max-t p-value), with group-bootstrap standard errors; p-values in `attrs`."""
-    frame, cell, m, _ = _equal_peer_cells(df.assign(_y=0.0), group, z, d, "_y")
+def mtr_tests(df: pd.DataFrame, d: str, z: str, group: str, hypothesis: str = "irrelevance", n_boot: int = 999,
+              seed=0) -> TestResult:
+    """Test one hypothesis by its testable implications, with group-bootstrap standard errors: "irrelevance" (Prop. 2:
+    eight inequalities ≥ 0, least-favourable max-t test) or "sutva" (Prop. 1: two equalities, joint Wald test).
+    `details`: each contrast's estimate, standard error and t."""
+    if hypothesis not in HYPOTHESES: raise ValueError(f"hypothesis must be one of {list(HYPOTHESES)}: {hypothesis!r}")
+    frame, cell, m, _ = _equal_peer_cells(df, group, z, d)
     missing = set(CELL_LABELS) - set(cell)
     if missing: raise ValueError(f"the tests need all four instrument cells; missing {sorted(missing)}")
-    funcs = _unit_functions(frame, m)
+    funcs = _unit_functions(frame.assign(y=0.0), m)  # the implications involve take-up only
     names = [(f, c) for c in CELL_LABELS for f in ("D", "DV", "NW")]
     values = np.column_stack([funcs[f] * (cell == c) for f, c in names] + [(cell == c) * 1.0 for c in CELL_LABELS])
     to_means = lambda t: {(f, c): t[..., k] / t[..., len(names) + CELL_LABELS.index(c)] for k, (f, c) in enumerate(names)}
-    stat = lambda t: np.column_stack([fn(to_means(t)) for fn, _ in IMPLICATIONS.values()])
+    rows = [name for name, (_, kind) in IMPLICATIONS.items() if kind == HYPOTHESES[hypothesis]]
+    stat = lambda t: np.column_stack([IMPLICATIONS[name][0](to_means(t)) for name in rows])
     estimate = stat(values.sum(axis=0)[None, :])[0]
     draws = cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed)
     se = draws.std(axis=0, ddof=1)
     t = np.divide(estimate, se, out=np.select([estimate > 0, estimate < 0], [np.inf, -np.inf], 0.0), where=se > 0)
-    table = pd.DataFrame({"estimate": estimate, "std_error": se, "t": t,
-                          "kind": [k for _, k in IMPLICATIONS.values()]}, index=list(IMPLICATIONS))
-    eq, ineq = (table.kind == "equality").to_numpy(), (table.kind == "inequality").to_numpy()
+    details = pd.DataFrame({"estimate": estimate, "std_error": se, "t": t}, index=rows)
     centred = draws - draws.mean(axis=0)
-    table.attrs.update(sutva_p_value=_wald_p_value(estimate[eq], se[eq], centred[:, eq]),
-                       irrelevance_p_value=_max_t_p_value(t[ineq], centred[:, ineq], se[ineq]))
-    return table
+    if hypothesis == "sutva":
+        statistic, df_wald, p_value, method = _wald_test(estimate, se, centred)
+        return TestResult(statistic, p_value, method, "no spillover in take-up: P[S,P] = P[P,G] = 0", df_wald, details,
+                          "SUTVA in take-up (Nibbering & Oosterveen, Prop. 1)",
+                          ("the bounds do not assume SUTVA: a rejection says that instruments spill over",))
+    return TestResult(float(np.max(-t)), _max_t_p_value(t, centred, se), "max −t (least favourable, group bootstrap)",
+                      "every contrast ≥ 0 (irrelevance, A3)", details=details,
+                      title="Irrelevance (Nibbering & Oosterveen, Prop. 2)",
+                      notes=("the inequalities are necessary, not sufficient, for irrelevance",))
 
-def _wald_p_value(estimate, se, centred) -> float:
-    """Joint test that the contrasts are 0: a contrast with no sampling variance that is not 0 is a sure violation
-    (p = 0); the others enter a Wald test with the bootstrap covariance."""
+def _wald_test(estimate, se, centred) -> tuple:
+    """Joint test that the contrasts are 0: (statistic, df, p-value, method). A contrast with no sampling variance that
+    is not 0 is a sure violation (p = 0); the others enter a Wald test with the bootstrap covariance (a Bonferroni
+    test of their t statistics if that covariance is singular)."""
     fixed = se == 0
-    if (estimate[fixed] != 0).any(): return 0.0
-    if fixed.all(): return 1.0
+    if (estimate[fixed] != 0).any(): return np.inf, None, 0.0, "sure violation (a contrast without variance is not 0)"
+    if fixed.all(): return 0.0, None, 1.0, "every contrast exactly 0"
     keep = ~fixed
     wald = wald_statistic(estimate[keep], np.atleast_2d(np.cov(centred[:, keep].T)))
-    return float(stats.chi2.sf(wald, keep.sum())) if np.isfinite(wald) else float(
-        min(1.0, keep.sum() * 2 * stats.norm.sf(np.abs(estimate[keep] / se[keep]).max())))  # singular: Bonferroni
+    n_free = int(keep.sum())
+    if np.isfinite(wald): return wald, n_free, float(stats.chi2.sf(wald, n_free)), "Wald (bootstrap covariance)"
+    max_t = float(np.abs(estimate[keep] / se[keep]).max())
+    return max_t, None, float(min(1.0, n_free * 2 * stats.norm.sf(max_t))), "Bonferroni max |t| (singular covariance)"
 
 def _max_t_p_value(t, centred, se) -> float:
     "Least-favourable max-t test that every contrast is ≥ 0 (bootstrap null: centred draws)."
     worst = np.max(-t)  # the most negative t statistic
-    if not np.isfinite(worst): return 0.0 if worst > 0 else 1.0
     keep = se > 0
+    if not np.isfinite(worst) or not keep.any(): return 0.0 if worst > 0 else 1.0  # sure violation, or none possible
     null_max = np.max(-centred[:, keep] / se[keep], axis=1)
     return float((1 + np.sum(null_max >= worst)) / (len(null_max) + 1))
 
@@ -389,7 +403,7 @@ def _max_t_p_value(t, centred, se) -> float:
 def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict | None = None,
                        swap=("CC", "SS")) -> pd.DataFrame:
     """Exact population bounds as a share of `swap[0]` pairs is replaced by `swap[1]` pairs (spillover compliers),
-    starting from `base` pair probabilities (default: the spec's P1 without S, P, G types)."""
+    starting from `base` pair probabilities (default: P1 without S, P, G types)."""
     base = base or {"AA": 0.1, "AC": 0.15, "AN": 0.05, "CC": 0.4, "NC": 0.2, "NN": 0.1}
     rows = {}
     for share in shares:
@@ -404,13 +418,14 @@ def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict
 def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | None = None, n_boot: int = 199,
                  level: float = 0.95, seed=0) -> pd.Series:
     """Share of replications of `simulate_mtr_pairs` whose Imbens–Manski interval covers the true effect (from the
-    potential outcomes of that replication)."""
+    potential outcomes of that replication). `seed`: an int, a `np.random.Generator` or None; replication r draws its
+    data and then its bootstrap from the r-th of `ivspill.core.rng_streams(seed, n_reps)`."""
     pair_probs = pair_probs or {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1,
                                 "GG": .05, "NC": .15, "NN": .1}
     covered = []
-    for r in range(n_reps):  # each replication's bootstrap is vectorised; replications differ in data and draws
-        sim = simulate_mtr_pairs(pair_probs, n_pairs=n_pairs, seed=[seed, r])
-        fit = mtr_bounds(sim, "y", "d", "z", "group", n_boot=n_boot, level=level, seed=[seed, r, 1])
+    for stream in rng_streams(seed, n_reps):  # each replication's bootstrap is vectorised
+        sim = simulate_mtr_pairs(pair_probs, n_pairs=n_pairs, seed=stream)
+        fit = mtr_bounds(sim, "y", "d", "z", "group", n_boot=n_boot, level=level, seed=stream)
         truth = mtr_truth(sim, 1)
         covered.append((fit.ci_lower <= truth) & (truth <= fit.ci_upper))
     return pd.DataFrame(covered).mean().rename("coverage")

@@ -43,16 +43,19 @@ def check_binary(values, name: str):
         raise ValueError(f"column '{name}' must be binary (0/1); it also takes the value(s) {shown}")
 
 # %% ../nbs/00_core.ipynb #c007
-def check_frame(df, numeric=(), binary=(), keys=()) -> pd.DataFrame:
+def check_frame(df, numeric=(), binary=(), keys=(), varying=()) -> pd.DataFrame:
     """The columns of `df` named in `numeric`, `binary` and `keys`, checked: `df` is a DataFrame with rows, every
-    column exists and has no missing values, `numeric` and `binary` columns are finite numbers, `binary` columns
-    are 0/1. `keys` (sites, groups, clusters) may hold any labels."""
+    column exists once and has no missing values, `numeric` and `binary` columns are finite numbers, `binary` columns
+    are 0/1, the columns in `varying` take at least two values. `keys` (sites, groups, clusters) may hold any labels
+    of one type."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     numeric, binary, keys = as_list(numeric), as_list(binary), as_list(keys)
     columns = list(dict.fromkeys(numeric + binary + keys))
     absent = [c for c in columns if c not in df.columns]
     if absent: raise ValueError(f"column(s) {absent} not in the data frame (it has {list(df.columns)[:12]})")
+    repeated = [c for c in columns if (df.columns == c).sum() > 1]
+    if repeated: raise ValueError(f"column(s) {repeated} appear more than once in the data frame; rename them")
     if len(df) == 0: raise ValueError("the data frame has no rows")
     for c in columns:
         n_missing = int(df[c].isna().sum())
@@ -63,6 +66,14 @@ def check_frame(df, numeric=(), binary=(), keys=()) -> pd.DataFrame:
         if not np.isfinite(df[c].to_numpy(dtype=float)).all():
             raise ValueError(f"column '{c}' has infinite values")
     for c in binary: check_binary(df[c], c)
+    for c in keys:
+        kinds = {type(v).__name__ for v in df[c].unique()} if df[c].dtype == object else set()
+        if len(kinds) > 1: raise ValueError(f"column '{c}' mixes label types {sorted(kinds)}; use one type")
+    for c in as_list(varying):
+        if df[c].nunique() < 2:
+            value = df[c].iloc[0]
+            raise ValueError(f"column '{c}' has no variation (every value is {getattr(value, 'item', lambda: value)()!r}): "
+                             "nothing to estimate")
     return df[columns]
 
 # %% ../nbs/00_core.ipynb #c011
@@ -155,12 +166,21 @@ class Estimates(ResultDisplay):
     diagnostics: Mapping = field(default_factory=dict)  # extra tables, e.g. first-stage statistics
     notes: tuple = ()  # caveats shown with the results
 
-    @property
-    def std_errors(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index, name="std_error")
+    def __post_init__(self):
+        exact = list(self.std_errors.index[self.std_errors == 0])
+        note = f"{exact} have no sampling variance in this design: their t statistics and p-values are undefined"
+        if exact and note not in self.notes: object.__setattr__(self, "notes", self.notes + (note,))
 
     @property
-    def tstats(self) -> pd.Series: return (self.params / self.std_errors).rename("t")
+    def std_errors(self) -> pd.Series:
+        "Standard errors; a variance below 0 by rounding counts as 0."
+        variances = np.clip(np.diag(self.cov.to_numpy()), 0, None)
+        return pd.Series(np.sqrt(variances), index=self.params.index, name="std_error")
+
+    @property
+    def tstats(self) -> pd.Series:
+        "t statistics; undefined (NaN) where the standard error is 0, never a fake infinite significance."
+        return (self.params / self.std_errors.where(self.std_errors > 0)).rename("t")
 
     @property
     def pvalues(self) -> pd.Series:
@@ -608,7 +628,8 @@ def resolve_cov_type(cov_type: str | None, cluster) -> str:
 
 def _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, title) -> IVResults:
     cov_type = resolve_cov_type(cov_type, cluster)
-    data = check_frame(df, numeric=[y, *endog, *instruments, *exog], keys=[c for c in (absorb, cluster) if c])
+    data = check_frame(df, numeric=[y, *endog, *instruments, *exog], keys=[c for c in (absorb, cluster) if c],
+                       varying=[y])
     cluster_codes, n_clusters = check_clusters(data[cluster], cluster) if cluster is not None else (None, 0)
     design = _stack_design(data, y, endog, instruments, exog, absorb, constant)
     return _tsls_fit(design, cov_type, cluster_codes, n_clusters, title, first_stage=bool(endog))
@@ -684,17 +705,20 @@ def functionals(moments: Estimates, funcs: Mapping, title: str, notes=()) -> Est
     return Estimates(est.params, est.cov, est.nobs, est.cov_type, title, est.n_clusters, notes=tuple(notes))
 
 # %% ../nbs/00_core.ipynb #c056b
+def _is_int(value) -> bool: return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
 def rng(seed=None) -> np.random.Generator:
-    "The one door for randomness: `seed` is an int, a `np.random.Generator` (used as it is) or None (fresh entropy)."
-    if seed is None or isinstance(seed, np.random.Generator) or (isinstance(seed, (int, np.integer))
-                                                                 and not isinstance(seed, bool)):
+    """The one door for randomness: `seed` is an int (or a sequence of ints, e.g. `[seed, replication]`), a
+    `np.random.Generator` (used as it is) or None (fresh entropy)."""
+    if (seed is None or isinstance(seed, np.random.Generator) or _is_int(seed)
+            or (isinstance(seed, (list, tuple, np.ndarray)) and len(seed) and all(_is_int(s) for s in seed))):
         return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy Generator or None, not {type(seed).__name__} ({seed!r})")
+    raise TypeError(f"seed must be an int, a sequence of ints, a numpy Generator or None, not "
+                    f"{type(seed).__name__} ({seed!r})")
 
 def rng_streams(seed, n: int) -> list[np.random.Generator]:
     "`n` independent generators from one `seed` (an int gives the streams [seed, 0], ..., [seed, n - 1])."
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return [np.random.default_rng([int(seed), k]) for k in range(n)]
+    if _is_int(seed): return [np.random.default_rng([int(seed), k]) for k in range(n)]
     return rng(seed).spawn(n)
 
 # %% ../nbs/00_core.ipynb #c057

@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.optimize import linprog
 from scipy.special import expit
 
-from .core import Estimates, as_list, check_frame, reproduction
+from .core import Estimates, ResultDisplay, as_list, check_frame, reproduction, rng, rng_streams
 from .datasets import load_lalonde, load_star_kindergarten
 from .late import wald
 
@@ -54,18 +54,19 @@ def simulate_common_shock(n: int = 500, n_reps: int = 1, rho: float = 0.0, a0: f
                           seed=None) -> pd.DataFrame:
     """Selection on observables under interference (the paper's §5 design), `n_reps` replications stacked: columns rep,
     w, d, exposure, y, delta (= Δ_i(D_−i) from the potential outcomes) and e (the marginal propensity score).
-    `quota=True` treats exactly round(n·E[D]) units per replication (complete randomisation: negative dependence)."""
-    rng = np.random.default_rng(seed)
-    w = rng.normal(size=(n_reps, n))
-    eta = rng.normal(size=(n_reps, 1))
+    `quota=True` treats exactly round(n·E[D]) units per replication (complete randomisation: negative dependence).
+    `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
+    w = generator.normal(size=(n_reps, n))
+    eta = generator.normal(size=(n_reps, 1))
     if quota:
         m = int(round(n * marginal_pscore(np.zeros(1), 0.0, a0, 0.0)[0]))
-        d = (rng.random((n_reps, n)).argsort(axis=1) < m).astype(float)
+        d = (generator.random((n_reps, n)).argsort(axis=1) < m).astype(float)
     else:
-        d = (rng.random((n_reps, n)) <= expit(a0 + a1 * w + rho * eta)).astype(float)
+        d = (generator.random((n_reps, n)) <= expit(a0 + a1 * w + rho * eta)).astype(float)
     pi = leave_one_out(d, exposure)
     delta = tau[0] + tau[1] * pi
-    y = alpha[0] + alpha[1] * w + alpha[2] * pi + delta * d + rng.normal(size=(n_reps, n))
+    y = alpha[0] + alpha[1] * w + alpha[2] * pi + delta * d + generator.normal(size=(n_reps, n))
     e = np.full_like(w, d.mean()) if quota else marginal_pscore(w, rho, a0, a1)
     return pd.DataFrame({"rep": np.repeat(np.arange(n_reps), n), "w": w.ravel(), "d": d.ravel(),
                          "exposure": pi.ravel(), "y": y.ravel(), "delta": delta.ravel(), "e": e.ravel()})
@@ -120,7 +121,8 @@ def ipw_ade(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: str | Non
     interference it identifies the ADE E[Δ_i(D_−i)] when assignments are independent given W (CAI, Theorem 1)."""
     if method not in ("ht", "hajek", "aipw"): raise ValueError(f"method must be 'ht', 'hajek' or 'aipw', got {method!r}")
     if covariates is None and pscore is None: raise ValueError("give `covariates` (for a logit score) or a `pscore` column")
-    data = check_frame(df, numeric=[y, *as_list(covariates), *as_list(pscore)], binary=[d])
+    data = check_frame(df, numeric=[y, *as_list(covariates), *as_list(pscore)], binary=[d],
+                       varying=[y, d, *as_list(covariates)])
     yy, dd = data[y].to_numpy(dtype=float), data[d].to_numpy(dtype=float)
     e = _pscore(data, d, covariates, pscore)
     if method == "ht":
@@ -140,10 +142,11 @@ def ipw_ade(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: str | Non
 # %% ../nbs/04_interference.ipynb #c020
 def ipw_table2(rhos=(0.0, 0.5, 1.0, 1.5), n: int = 500, n_reps: int = 1_000, seed=4000) -> pd.DataFrame:
     """The paper's Table 2: mean and RMSE of HT-IPW over `n_reps` replications of the common-shock design, with their
-    Monte Carlo standard errors, against the exact ADE target and the exact IPW functional Φ (vectorised)."""
+    Monte Carlo standard errors, against the exact ADE target and the exact IPW functional Φ (vectorised). `seed`: an
+    int (the k-th ρ draws from the stream [seed, k]), a `np.random.Generator` or None."""
     rows = {}
-    for k, rho in enumerate(rhos):
-        sim = simulate_common_shock(n, n_reps, rho, seed=[seed, k])
+    for rho, stream in zip(rhos, rng_streams(seed, len(rhos))):
+        sim = simulate_common_shock(n, n_reps, rho, seed=stream)
         d, y, e = (sim[c].to_numpy().reshape(n_reps, n) for c in ("d", "y", "e"))
         estimates = (d * y / e - (1 - d) * y / (1 - e)).mean(axis=1)
         exact = common_shock_population(rho)
@@ -160,14 +163,14 @@ def simulate_iv_interference(n: int = 4_000, n_reps: int = 1, rho: float = 0.0, 
     """IV under interference: types complier/always-taker/never-taker (`shares`), instrument Z_i = 1{U_i ≤ Λ(ρη)} with a
     common shock η per replication (ρ = 0: independent, P(Z = 1) = 1/2), D_i = D_i(Z_i),
     Y = Π + (1{C} + 0.5·1{A} + Π) D + (0, 2, −1)[type] + N(0, 1), Π the leave-one-out mean of D.
-    Columns rep, type, z, d, exposure, y, delta (= Δ_i(D_−i))."""
-    rng = np.random.default_rng(seed)
-    kind = rng.choice(3, size=(n_reps, n), p=np.asarray(shares) / np.sum(shares))
-    z = (rng.random((n_reps, n)) <= expit(rho * rng.normal(size=(n_reps, 1)))).astype(float)
+    Columns rep, type, z, d, exposure, y, delta (= Δ_i(D_−i)). `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
+    kind = generator.choice(3, size=(n_reps, n), p=np.asarray(shares) / np.sum(shares))
+    z = (generator.random((n_reps, n)) <= expit(rho * generator.normal(size=(n_reps, 1)))).astype(float)
     d = np.where(kind == 0, z, (kind == 1).astype(float))
     pi = leave_one_out(d)
     delta = np.array([1.0, 0.5, 0.0])[kind] + pi
-    y = pi + delta * d + np.array([0.0, 2.0, -1.0])[kind] + rng.normal(size=(n_reps, n))
+    y = pi + delta * d + np.array([0.0, 2.0, -1.0])[kind] + generator.normal(size=(n_reps, n))
     return pd.DataFrame({"rep": np.repeat(np.arange(n_reps), n), "type": np.array(["C", "A", "N"])[kind].ravel(),
                          "z": z.ravel(), "d": d.ravel(), "exposure": pi.ravel(), "y": y.ravel(), "delta": delta.ravel()})
 
@@ -203,7 +206,7 @@ def local_linear_jump(y: np.ndarray, x: np.ndarray, bandwidth: float) -> tuple[n
 def rdd_ade(df: pd.DataFrame, y: str, running: str, cutoff: float = 0.0, bandwidth: float | None = None) -> Estimates:
     """Sharp RDD jump at `cutoff` by local linear regression with a triangular kernel (default bandwidth
     1.84·sd·n^(−1/5)): under interference, E[Δ(D_−i)] with homogeneous effects and independent running variables."""
-    data = check_frame(df, numeric=[y, running])
+    data = check_frame(df, numeric=[y, running], varying=[y, running])
     x = data[running].to_numpy(dtype=float) - cutoff
     h = bandwidth if bandwidth is not None else 1.84 * x.std(ddof=1) * len(x) ** (-0.2)
     inside = np.abs(x) < h
@@ -222,14 +225,14 @@ def simulate_rdd_interference(n: int = 4_000, n_reps: int = 1, common_sd: float 
                               seed=None) -> pd.DataFrame:
     """Sharp RDD under interference: W_i = c + u_i with u_i ~ U(−1, 1) and, if `common_sd` > 0, a common shock
     c ~ N(common_mean, common_sd²) per replication (else c = 0), D = 1{W ≥ 0}, Y = 0.5 W + Π + (1 + 2Π) D + N(0, 0.25²).
-    Columns rep, w, d, exposure, y, delta."""
-    rng = np.random.default_rng(seed)
-    shock = common_mean + common_sd * rng.normal(size=(n_reps, 1)) if common_sd > 0 else 0.0
-    w = rng.uniform(-1, 1, (n_reps, n)) + shock
+    Columns rep, w, d, exposure, y, delta. `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
+    shock = common_mean + common_sd * generator.normal(size=(n_reps, 1)) if common_sd > 0 else 0.0
+    w = generator.uniform(-1, 1, (n_reps, n)) + shock
     d = (w >= 0).astype(float)
     pi = leave_one_out(d)
     delta = 1 + 2 * pi
-    y = 0.5 * w + pi + delta * d + 0.25 * rng.normal(size=(n_reps, n))
+    y = 0.5 * w + pi + delta * d + 0.25 * generator.normal(size=(n_reps, n))
     return pd.DataFrame({"rep": np.repeat(np.arange(n_reps), n), "w": w.ravel(), "d": d.ravel(),
                          "exposure": pi.ravel(), "y": y.ravel(), "delta": delta.ravel()})
 
@@ -248,7 +251,8 @@ def did_adtt(df: pd.DataFrame, y_pre: str, y_post: str, d: str, covariates=None,
     the score or the control regression."""
     if method not in ("plain", "ipw", "or"): raise ValueError(f"method must be 'plain', 'ipw' or 'or', got {method!r}")
     if method != "plain" and covariates is None: raise ValueError(f"method '{method}' needs `covariates`")
-    data = check_frame(df, numeric=[y_pre, y_post, *as_list(covariates)], binary=[d])
+    data = check_frame(df, numeric=[y_pre, y_post, *as_list(covariates)], binary=[d],
+                       varying=[d, *as_list(covariates)])
     change = (data[y_post] - data[y_pre]).to_numpy(dtype=float)
     dd = data[d].to_numpy(dtype=float)
     x = np.column_stack([np.ones(len(dd)), data[as_list(covariates)].to_numpy(dtype=float)])
@@ -275,15 +279,16 @@ def did_adtt(df: pd.DataFrame, y_pre: str, y_post: str, d: str, covariates=None,
 # %% ../nbs/04_interference.ipynb #c041
 def simulate_did_interference(n: int = 4_000, n_reps: int = 1, rho: float = 0.0, seed=None) -> pd.DataFrame:
     """2×2 panel under interference: W ~ N(0,1), D ~ Bern(Λ(W + ρη)) with a common shock η per replication,
-    Y0 = W + a + ε, Y1 = 1.5 W + a + Π + (1 + 2Π) D + ε'. Columns rep, w, d, exposure, y0, y1, delta."""
-    rng = np.random.default_rng(seed)
-    w = rng.normal(size=(n_reps, n))
-    d = (rng.random((n_reps, n)) <= expit(w + rho * rng.normal(size=(n_reps, 1)))).astype(float)
+    Y0 = W + a + ε, Y1 = 1.5 W + a + Π + (1 + 2Π) D + ε'. Columns rep, w, d, exposure, y0, y1, delta.
+    `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
+    w = generator.normal(size=(n_reps, n))
+    d = (generator.random((n_reps, n)) <= expit(w + rho * generator.normal(size=(n_reps, 1)))).astype(float)
     pi = leave_one_out(d)
-    a = rng.normal(size=(n_reps, n))
+    a = generator.normal(size=(n_reps, n))
     delta = 1 + 2 * pi
-    y0 = w + a + rng.normal(size=(n_reps, n))
-    y1 = 1.5 * w + a + pi + delta * d + rng.normal(size=(n_reps, n))
+    y0 = w + a + generator.normal(size=(n_reps, n))
+    y1 = 1.5 * w + a + pi + delta * d + generator.normal(size=(n_reps, n))
     return pd.DataFrame({"rep": np.repeat(np.arange(n_reps), n), "w": w.ravel(), "d": d.ravel(),
                          "exposure": pi.ravel(), "y0": y0.ravel(), "y1": y1.ravel(), "delta": delta.ravel()})
 
@@ -305,29 +310,29 @@ class _RankDesign:
     @property
     def sizes(self): return np.array([t.shape[1] - 1 for t in self.tables])
 
-def _rank_design(y, d, strata, n_tables, rng, sign: float = 1.0) -> _RankDesign:
+def _rank_design(y, d, strata, n_tables, generator, sign: float = 1.0) -> _RankDesign:
     "Within-stratum average ranks of y (times `sign`, −1 for the lower tail) and their permutation tables."
     ranks = sign * pd.Series(y).groupby(strata).rank(method="average").to_numpy()
     tables, counts = [], []
     for s in np.unique(strata):
         q, treated = ranks[strata == s], d[strata == s]
-        perm = rng.permuted(np.tile(q, (n_tables, 1)), axis=1)
+        perm = generator.permuted(np.tile(q, (n_tables, 1)), axis=1)
         tables.append(np.hstack([np.zeros((n_tables, 1)), np.cumsum(perm, axis=1)]))
         counts.append(int(treated.sum()))
     return _RankDesign(tables, np.array(counts), float(ranks @ d))
 
-def _draw_statistic(design: _RankDesign, pis, n_draws: int, rng, skip: int | None = None) -> np.ndarray:
+def _draw_statistic(design: _RankDesign, pis, n_draws: int, generator, skip: int | None = None) -> np.ndarray:
     "Draws of T (without stratum `skip`) when each stratum's treated count follows its pmf in `pis`."
     total = np.zeros(n_draws)
     for s, (table, pi) in enumerate(zip(design.tables, pis)):
         if s == skip: continue
-        counts = rng.choice(len(pi), size=n_draws, p=pi)
-        total += table[rng.integers(table.shape[0], size=n_draws), counts]
+        counts = generator.choice(len(pi), size=n_draws, p=pi)
+        total += table[generator.integers(table.shape[0], size=n_draws), counts]
     return total
 
-def _p_value(design: _RankDesign, pis, n_draws: int, rng) -> float:
+def _p_value(design: _RankDesign, pis, n_draws: int, generator) -> float:
     "Monte Carlo p-value P(T ≥ T_obs), as (1 + exceedances) / (1 + draws)."
-    return (1 + np.sum(_draw_statistic(design, pis, n_draws, rng) >= design.t_obs - 1e-9)) / (n_draws + 1)
+    return (1 + np.sum(_draw_statistic(design, pis, n_draws, generator) >= design.t_obs - 1e-9)) / (n_draws + 1)
 
 # %% ../nbs/04_interference.ipynb #c050
 def _count_lp(a: np.ndarray, n: int, mean: float, var_low: float, var_high: float, maximize: bool) -> np.ndarray:
@@ -345,25 +350,35 @@ def _variance_band(n: int, count: int, xi: float, underdispersion: bool) -> tupl
     var_b = count * (n - count) / n
     return (var_b / xi if underdispersion else var_b), min(xi * var_b, count * (n - count))
 
-def _worst_case(design, xi, maximize, start, n_iter, n_inner, n_final, underdispersion, seed):
+def _stream(entropy, *key) -> np.random.Generator:
+    """A new generator on the stream `key` of `entropy` (an int, or a list of ints for nested replications): the same
+    draws at every call, the common random numbers of the search over ξ."""
+    return np.random.default_rng([entropy, *key])  # core.rng takes no lists: nested entropy keeps Table S2's streams
+
+def _entropy(seed) -> int:
+    "`seed` as an int to restart streams from: an int as it is; a `np.random.Generator` or None gives one drawn from it."
+    generator = rng(seed)
+    return int(seed) if isinstance(seed, (int, np.integer)) else int(generator.integers(2**63))
+
+def _worst_case(design, xi, maximize, start, n_iter, n_inner, n_final, underdispersion, entropy):
     "Coordinate-wise LP optimum of the p-value over the sensitivity set at ξ, from the pmfs `start`; (p, pmfs)."
-    rng = np.random.default_rng(seed)
+    generator = _stream(entropy)
     pis = [p.copy() for p in start]
     for _ in range(n_iter):
         for s, (table, count) in enumerate(zip(design.tables, design.counts)):
-            others = np.sort(_draw_statistic(design, pis, n_inner, rng, skip=s))
+            others = np.sort(_draw_statistic(design, pis, n_inner, generator, skip=s))
             exceed = n_inner - np.searchsorted(others, design.t_obs - table - 1e-9, side="left")
             low, high = _variance_band(table.shape[1] - 1, count, xi, underdispersion)
             pis[s] = _count_lp(exceed.mean(axis=0) / n_inner, table.shape[1] - 1, count, low, high, maximize)
-    return _p_value(design, pis, n_final, np.random.default_rng([seed, 1])), pis
+    return _p_value(design, pis, n_final, _stream(entropy, 1)), pis
 
 # %% ../nbs/04_interference.ipynb #c051
 @dataclass(frozen=True, repr=False)
-class CAISensitivity:
+class CAISensitivity(ResultDisplay):
     "Fisher p-value under CAI and its bounds over the sensitivity sets ξ, with the robustness value."
     table: pd.DataFrame  # index ξ; columns p_lower, p_upper
     p_benchmark: float  # p(ξ = 1)
-    t_obs: float
+    t_obs: float  # observed stratified Wilcoxon rank sum of the treated
     strata: pd.DataFrame  # per stratum: n, treated, share
     alternative: str
     alpha: float
@@ -374,16 +389,24 @@ class CAISensitivity:
     @property
     def informative(self) -> bool: return self.p_benchmark <= self.alpha
 
+    def summary(self) -> pd.DataFrame:
+        "Lower and upper bounds of the p-value, one row per ξ (ξ = 1: the CAI benchmark, both equal to p(1))."
+        return self.table
+
     def _header(self) -> str:
-        verdict = (f"robustness value ξ* = {self.robustness_value}" if self.informative else
-                   "p(1) > α: no evidence against the null, the sensitivity analysis is not informative")
-        return f"CAI sensitivity ({self.alternative}): p(1) = {self.p_benchmark:.4f}, T_obs = {self.t_obs:,.1f}; {verdict}"
-
-    def __repr__(self) -> str: return f"{self._header()}\n{self.table.round(4).to_string()}"
-
-    def _repr_html_(self) -> str:
-        return f"<p><b>{self._header()}</b></p>{self.table.round(4).to_html()}" + "".join(
-            f"<p><em>Note:</em> {n}</p>" for n in self.notes)
+        tail = {"greater": "one-sided, p = P(T ≥ T_obs)", "less": "one-sided, p = P(T ≤ T_obs)",
+                "two-sided": "two-sided, twice the smaller one-sided p (Bonferroni)"}[self.alternative]
+        if not self.informative:
+            verdict = (f"p(1) > α = {self.alpha}: no evidence against the null under CAI, so the sensitivity analysis "
+                       "is not informative")
+        elif self.robustness_value is None:
+            verdict = (f"robustness value ξ* not reached on the grid: the upper bound stays ≤ α = {self.alpha} up to "
+                       f"ξ = {self.table.index[-1]:g}")
+        else:
+            verdict = (f"robustness value ξ* = {self.robustness_value:g}, the first grid ξ whose upper bound exceeds "
+                       f"α = {self.alpha} (≈ {self.robustness_value_interpolated:.3g} interpolated)")
+        return (f"CAI sensitivity of the Fisher test of no effect (stratified Wilcoxon rank sum T, {tail}): "
+                f"T_obs = {self.t_obs:,.1f}, p(1) = {self.p_benchmark:.4f}; {verdict}")
 
     def plot(self, ax=None):
         "Upper and lower p-value bounds against ξ, with the α line (the paper's Figure 1)."
@@ -399,24 +422,39 @@ class CAISensitivity:
         return ax
 
 # %% ../nbs/04_interference.ipynb #c052
-def _tail_bounds(design, xis, n_base, n_iter, n_inner, n_final, underdispersion, seed) -> pd.DataFrame:
+def _tail_bounds(design, xis, n_base, n_iter, n_inner, n_final, underdispersion, entropy) -> pd.DataFrame:
     "Lower and upper bounds of the one-tailed p-value for each ξ (ξ = 1: the binomial benchmark)."
     binomial = [stats.binom.pmf(np.arange(t.shape[1]), t.shape[1] - 1, c / (t.shape[1] - 1))
                 for t, c in zip(design.tables, design.counts)]
-    p1 = _p_value(design, binomial, n_base, np.random.default_rng([seed, 0]))
+    p1 = _p_value(design, binomial, n_base, _stream(entropy, 0))
     rows, starts = {}, {True: binomial, False: binomial}
     for xi in xis:
         if xi == 1:
             rows[xi] = (p1, p1); continue
         bound = {}
-        for maximize in (True, False):  # warm start from the previous ξ (its optimum stays feasible), common seed
+        for maximize in (True, False):  # warm start from the previous ξ (its optimum stays feasible), common draws
             p, starts[maximize] = _worst_case(design, xi, maximize, starts[maximize], n_iter, n_inner, n_final,
-                                              underdispersion, seed)
+                                              underdispersion, entropy)
             bound[maximize] = p
         rows[xi] = (bound[False], bound[True])
     table = pd.DataFrame(rows, index=["p_lower", "p_upper"]).T
     table["p_upper"], table["p_lower"] = table.p_upper.cummax(), table.p_lower.cummin()  # nested sets: monotone
     return table
+
+def _strata(data, d, covariates, pscore, strata, n_strata) -> np.ndarray:
+    "Stratum codes: a given `strata` column, or `n_strata` quantile bins of the propensity score."
+    if strata is not None: return pd.factorize(data[strata])[0]
+    return pd.qcut(_pscore(data, d, covariates, pscore), n_strata, labels=False, duplicates="drop")
+
+def _fisher_bounds(y, d, groups, xis, alternative, n_tables, n_base, n_iter, n_inner, n_final, underdispersion,
+                   entropy) -> tuple[pd.DataFrame, list]:
+    "The p-value bounds per ξ for `alternative` (two-sided: twice the smaller tail, capped at 1) and the rank designs."
+    permutations = _stream(entropy)
+    tails = {"greater": [1.0], "less": [-1.0], "two-sided": [1.0, -1.0]}[alternative]
+    designs = [_rank_design(y, d, groups, n_tables, permutations, sign) for sign in tails]
+    bounds = [_tail_bounds(des, xis, n_base, n_iter, n_inner, n_final, underdispersion, entropy) for des in designs]
+    table = bounds[0] if len(bounds) == 1 else (2 * np.minimum(bounds[0], bounds[1])).clip(upper=1.0)
+    return table.rename_axis("xi"), designs
 
 def cai_sensitivity(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: str | None = None,
                     strata: str | None = None, xi=(1, 1.25, 1.5, 2, 3, 5, 8), n_strata: int = 6,
@@ -427,25 +465,20 @@ def cai_sensitivity(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: s
     Wilcoxon statistic under the stratified Bernoulli benchmark (ξ = 1), and worst-case p-value bounds when the
     variance of treated counts may be inflated up to ξ (within-stratum dependence). Strata: quantile bins of a logit
     propensity score on `covariates`, of a `pscore` column, or a given `strata` column. `alternative`: "greater",
-    "less" or "two-sided" (Bonferroni)."""
+    "less" or "two-sided" (Bonferroni). `seed`: an int, a `np.random.Generator` or None; the bounds restart their
+    draws at every ξ (common random numbers), from the int or from one drawn from the generator."""
     if alternative not in ("greater", "less", "two-sided"):
         raise ValueError(f"alternative must be 'greater', 'less' or 'two-sided', got {alternative!r}")
     xis = sorted(set(float(x) for x in xi))
     if xis[0] != 1.0 or xis[0] < 1: raise ValueError("the ξ grid must start at 1 (the CAI benchmark) and be ≥ 1")
     if strata is None and covariates is None and pscore is None:
         raise ValueError("give `covariates` (logit propensity score), a `pscore` column or a `strata` column")
-    data = check_frame(df, numeric=[y, *as_list(covariates), *as_list(pscore)], binary=[d], keys=as_list(strata))
+    data = check_frame(df, numeric=[y, *as_list(covariates), *as_list(pscore)], binary=[d], keys=as_list(strata),
+                       varying=[y, d, *as_list(covariates)])
     yy, dd = data[y].to_numpy(dtype=float), data[d].to_numpy(dtype=float)
-    if strata is not None:
-        groups = pd.factorize(data[strata])[0]
-    else:
-        groups = pd.qcut(_pscore(data, d, covariates, pscore), n_strata, labels=False, duplicates="drop")
-    rng = np.random.default_rng(seed)
-    tails = {"greater": [1.0], "less": [-1.0], "two-sided": [1.0, -1.0]}[alternative]
-    designs = [_rank_design(yy, dd, groups, n_tables, rng, sign) for sign in tails]
-    bounds = [_tail_bounds(des, xis, n_base, n_iter, n_inner, n_final, allow_underdispersion, seed) for des in designs]
-    table = bounds[0] if len(bounds) == 1 else (2 * np.minimum(bounds[0], bounds[1])).clip(upper=1.0)
-    table.index.name = "xi"
+    groups = _strata(data, d, covariates, pscore, strata, n_strata)
+    table, designs = _fisher_bounds(yy, dd, groups, xis, alternative, n_tables, n_base, n_iter, n_inner, n_final,
+                                    allow_underdispersion, _entropy(seed))
     above = table.index[table.p_upper > alpha]
     first = float(above[0]) if len(above) else None
     interpolated = None
@@ -456,8 +489,9 @@ def cai_sensitivity(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: s
     info = pd.DataFrame({"n": designs[0].sizes, "treated": designs[0].counts}).rename_axis("stratum")
     info["share"] = info.treated / info.n
     notes = ("bounds are coordinate-wise LP optima with Monte Carlo error; reported bounds are made monotone in ξ",)
-    return CAISensitivity(table, float(table.p_upper.iloc[0]), designs[0].t_obs, info, alternative, alpha, first,
-                          interpolated, notes)
+    rank_sum = abs(designs[0].t_obs)  # the lower tail's design holds −T
+    return CAISensitivity(table, float(table.p_upper.iloc[0]), rank_sum, info, alternative, alpha, first, interpolated,
+                          notes)
 
 # %% ../nbs/04_interference.ipynb #c054
 LALONDE_COVARIATES = ["age", "educ", "black", "hispan", "married", "nodegree", "re74", "re75"]
@@ -469,7 +503,7 @@ def simulate_lalonde_calibrated(n_reps: int = 1, tau: float = 0.0, gamma: float 
     resampled from `lalonde`, d ~ Bernoulli(ê(W)) from the logit on the original data, Y(0) = W'γ̂ + ε with γ̂ and
     σ̂ from OLS of re78 on W among the controls, y = Y(0) + τ d + γ Π (Π: leave-one-out count or mean of treated)."""
     import statsmodels.api as sm
-    rng = np.random.default_rng(seed)
+    generator = rng(seed)
     original = load_lalonde()
     x = sm.add_constant(original[LALONDE_COVARIATES].to_numpy(dtype=float))
     pscore = sm.Logit(original.treat.to_numpy(), x).fit(disp=0).predict(x)
@@ -477,22 +511,28 @@ def simulate_lalonde_calibrated(n_reps: int = 1, tau: float = 0.0, gamma: float 
     coef, *_ = np.linalg.lstsq(x[controls], original.re78.to_numpy()[controls], rcond=None)
     resid = original.re78.to_numpy()[controls] - x[controls] @ coef
     sigma = np.sqrt(resid @ resid / (controls.sum() - x.shape[1]))
-    rows = rng.integers(0, len(original), size=(n_reps, len(original)))
-    d = (rng.random(rows.shape) < pscore[rows]).astype(float)
-    y = (x @ coef)[rows] + sigma * rng.normal(size=rows.shape) + tau * d + gamma * leave_one_out(d, exposure)
+    rows = generator.integers(0, len(original), size=(n_reps, len(original)))
+    d = (generator.random(rows.shape) < pscore[rows]).astype(float)
+    y = (x @ coef)[rows] + sigma * generator.normal(size=rows.shape) + tau * d + gamma * leave_one_out(d, exposure)
     frame = original[LALONDE_COVARIATES].iloc[rows.ravel()].reset_index(drop=True)
     return frame.assign(rep=np.repeat(np.arange(n_reps), len(original)), treat=d.ravel(), re78=y.ravel())
+
+def _benchmark_p_value(rep: pd.DataFrame, n_draws: int, entropy) -> float:
+    "The two-sided Fisher p-value under CAI (ξ = 1) of one simulated replication, re-stratified on its own data."
+    groups = _strata(rep, "treat", LALONDE_COVARIATES, None, None, n_strata=6)
+    table, _ = _fisher_bounds(rep.re78.to_numpy(), rep.treat.to_numpy(), groups, [1.0], "two-sided", n_tables=200,
+                              n_base=n_draws, n_iter=0, n_inner=0, n_final=0, underdispersion=False, entropy=entropy)
+    return table.p_upper.iloc[0]
 
 def fisher_rejection_rates(designs=((0, 0), (4000, 0), (0, 4000), (4000, -4000)), n_reps: int = 300,
                            n_draws: int = 20_000, alpha: float = 0.05, seed=0) -> pd.DataFrame:
     """The paper's Table S2: rejection rate of the two-sided (Bonferroni) Fisher test of no effect at `alpha`, with
-    re-estimated propensity strata, over `n_reps` replications of each (τ, γ) design."""
-    rows = {}
-    for k, (tau, gamma) in enumerate(designs):
-        sims = simulate_lalonde_calibrated(n_reps, tau, gamma, seed=[seed, k])
-        p = np.array([cai_sensitivity(rep, "re78", "treat", LALONDE_COVARIATES, xi=(1,), alternative="two-sided",
-                                      n_base=n_draws, n_tables=200, seed=[seed, k, r]).p_benchmark
-                      for r, rep in sims.groupby("rep")])  # each replication re-stratifies its own data
+    re-estimated propensity strata, over `n_reps` replications of each (τ, γ) design. `seed`: an int (design k
+    simulates from the stream [seed, k], its replication r tests with [seed, k, r]), a `np.random.Generator` or None."""
+    entropy, rows = _entropy(seed), {}
+    for k, ((tau, gamma), stream) in enumerate(zip(designs, rng_streams(entropy, len(designs)))):
+        sims = simulate_lalonde_calibrated(n_reps, tau, gamma, seed=stream)
+        p = np.array([_benchmark_p_value(rep, n_draws, [entropy, k, r]) for r, rep in sims.groupby("rep")])
         rate = np.mean(p <= alpha)
         rows[(tau, gamma)] = {"rejection_rate": rate, "std_error": np.sqrt(rate * (1 - rate) / n_reps)}
     return pd.DataFrame(rows).T.rename_axis(["tau", "gamma"])
@@ -504,7 +544,7 @@ def star_pscore(star: pd.DataFrame) -> np.ndarray:
     import statsmodels.api as sm
     x = pd.concat([star[["female", "afam", "hispanic", "other_eth", "birth", "freelunch", "experience"]],
                    pd.get_dummies(star.school, prefix="s", drop_first=True, dtype=float)], axis=1)
-    with warnings.catch_warnings():  # the fixed-effects logit converges slowly (as the spec notes); scores are fine
+    with warnings.catch_warnings():  # the fixed-effects logit converges slowly; the scores are fine
         warnings.simplefilter("ignore")
         return sm.Logit(star.d, sm.add_constant(x)).fit(disp=0, maxiter=200).predict()
 

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (Estimates, IVResults, as_list, cell_moments, check_clusters, check_frame, check_full_rank,
-                          cov_label, delta_method, demean_within, group_sums, ols, reproduction, resolve_cov_type,
-                          sandwich_meat, sandwich_scale)
+from .core import (Estimates, IVResults, ResultDisplay, TestResult, as_list, cell_moments, check_clusters,
+                          check_frame, check_full_rank, cov_label, delta_method, demean_within, group_sums, ols,
+                          reproduction, resolve_cov_type, rng, sandwich_meat, sandwich_scale)
 
 # %% auto #0
 __all__ = ['TYPES', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve', 'msmm_iv', 'msmm_iv_reps',
@@ -38,13 +38,14 @@ def cwate(compliance, effect) -> pd.Series:
 def simulate_linear_site(n: int = 100_000, gamma_mean: float = 0.5, gamma_sd: float = 0.3, delta_mean: float = 1.0,
                          delta_sd: float = 1.0, corr: float = 0.0, p_treat: float = 0.5, seed=None) -> pd.DataFrame:
     """One site with a continuous mediator: (Γ, Δ) bivariate normal with correlation `corr`, confounder u of M and Y.
-    Columns: t, m0, m1 (potential mediators), gamma, delta, y0 (outcome at m = 0), m, y (observed)."""
-    rng = np.random.default_rng(seed)
+    Columns: t, m0, m1 (potential mediators), gamma, delta, y0 (outcome at m = 0), m, y (observed).
+    `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
     c = corr * gamma_sd * delta_sd
-    gamma, delta = rng.multivariate_normal([gamma_mean, delta_mean], [[gamma_sd**2, c], [c, delta_sd**2]], size=n).T
-    u = rng.normal(size=n)
-    m0, y0 = u + rng.normal(size=n), 2 * u + rng.normal(size=n)
-    t = rng.binomial(1, p_treat, n)
+    gamma, delta = generator.multivariate_normal([gamma_mean, delta_mean], [[gamma_sd**2, c], [c, delta_sd**2]], size=n).T
+    u = generator.normal(size=n)
+    m0, y0 = u + generator.normal(size=n), 2 * u + generator.normal(size=n)
+    t = generator.binomial(1, p_treat, n)
     m = m0 + gamma * t
     return pd.DataFrame({"t": t, "m0": m0, "m1": m0 + gamma, "gamma": gamma, "delta": delta, "y0": y0, "m": m,
                          "y": y0 + delta * m})
@@ -55,14 +56,15 @@ TYPES = ("complier", "always", "never", "defier")
 def simulate_types(n: int = 100_000, shares=(0.5, 0.2, 0.3, 0.0), effects=(2.0, 1.0, 0.5, -1.0),
                    effect_sd: float = 0.5, p_treat: float = 0.5, seed=None) -> pd.DataFrame:
     """Binary T and M with compliance types (complier, always-taker, never-taker, defier) in proportions `shares` and
-    mean effects `effects`. Columns: type, t, m0, m1, gamma, delta, y0, m, y."""
-    rng = np.random.default_rng(seed)
-    kind = rng.choice(len(TYPES), size=n, p=np.asarray(shares) / np.sum(shares))
+    mean effects `effects`. Columns: type, t, m0, m1, gamma, delta, y0, m, y. `seed`: an int, a `np.random.Generator`
+    or None."""
+    generator = rng(seed)
+    kind = generator.choice(len(TYPES), size=n, p=np.asarray(shares) / np.sum(shares))
     m0 = np.isin(kind, (1, 3)).astype(float)  # always-takers and defiers take M without T
     m1 = np.isin(kind, (0, 1)).astype(float)  # compliers and always-takers take M with T
-    delta = np.asarray(effects)[kind] + effect_sd * rng.normal(size=n)
-    y0 = np.array([0.0, 1.0, -1.0, 0.5])[kind] + rng.normal(size=n)  # types differ in baseline: selection
-    t = rng.binomial(1, p_treat, n)
+    delta = np.asarray(effects)[kind] + effect_sd * generator.normal(size=n)
+    y0 = np.array([0.0, 1.0, -1.0, 0.5])[kind] + generator.normal(size=n)  # types differ in baseline: selection
+    t = generator.binomial(1, p_treat, n)
     m = np.where(t == 1, m1, m0)
     return pd.DataFrame({"type": np.array(TYPES)[kind], "t": t, "m0": m0, "m1": m1, "gamma": m1 - m0, "delta": delta,
                          "y0": y0, "m": m, "y": y0 + delta * m})
@@ -72,7 +74,7 @@ def wald(df: pd.DataFrame, y: str, m: str, t: str, cluster: str | None = None) -
     """Wald estimator ITT / first stage of the effect of `m` on `y` with instrument `t`: params `first_stage`, `itt`,
     `wald` (= 2SLS), robust (HC1) or, with `cluster`, clustered (CR1) covariance."""
     cov_type = resolve_cov_type(None, cluster)
-    data = check_frame(df, numeric=[y, m, t], keys=as_list(cluster))
+    data = check_frame(df, numeric=[y, m, t], keys=as_list(cluster), varying=[y, m, t])
     codes, n_clusters = check_clusters(data[cluster], cluster) if cluster else (None, 0)
     tc = data[t].to_numpy(dtype=float) - data[t].mean()
     if tc @ tc == 0: raise ValueError(f"column '{t}' does not vary: it cannot serve as an instrument")
@@ -235,7 +237,7 @@ def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
     mediators = as_list(mediators)
     if not mediators: raise ValueError("name at least one mediator")
     keys = [c for c in (rep, site, cluster) if c is not None]
-    data = check_frame(df, numeric=[y, *mediators], binary=[treatment], keys=keys)
+    data = check_frame(df, numeric=[y, *mediators], binary=[treatment], keys=keys, varying=[y, treatment])
     by_site = [c for c in (rep, site) if c is not None]
     arms = data.groupby(by_site + [treatment]).size().unstack(treatment, fill_value=0).reindex(columns=[0, 1], fill_value=0)
     one_arm = arms[(arms == 0).any(axis=1)]
@@ -312,31 +314,34 @@ def msmm_iv_reps(df: pd.DataFrame, y: str, mediators, treatment: str, site: str,
 
 # %% ../nbs/01_late.ipynb #c036
 def simulate_multisite(n_sites: int = 50, n_per_site: int = 200, delta=(1.0, 0.5), gamma_mean=(0.5, 0.3),
-                       gamma_sd=(0.2, 0.15), effect_sd_site: float = 0.3, effect_sd_person: float = 0.5,
+                       gamma_sd=(0.5, 0.5), effect_sd_site: float = 0.3, effect_sd_person: float = 0.5,
                        p_treat: float = 0.5, confounding: float = 2.0, dependence: float = 0.0,
                        rank_deficient: bool = False, mediator_path: float = 0.0, n_reps: int = 1,
                        seed=None) -> pd.DataFrame:
     """Multisite trial with P = len(delta) mediators (m1, m2, ...), site×treatment randomisation, an unobserved u that
     raises the mediators and, by `confounding`, the outcome, and switches that break assumptions (ix) `dependence`,
-    (viii) `rank_deficient` and (v) `mediator_path`. Stacked `n_reps` replications."""
-    rng = np.random.default_rng(seed)
+    (viii) `rank_deficient` and (v) `mediator_path`; the defaults satisfy all nine assumptions with site compliances
+    spread enough for the rank condition (viii) to be detected. Stacked `n_reps` replications. `seed`: an int, a
+    `np.random.Generator` or None."""
+    generator = rng(seed)
     delta, gamma_mean, gamma_sd = (np.asarray(a, dtype=float) for a in (delta, gamma_mean, gamma_sd))
     n_med, n_groups = len(delta), n_reps * n_sites
-    z = rng.normal(size=(n_groups, n_med))
-    if rank_deficient: z[:, 1:] = z[:, :1]  # every mediator's compliance proportional to the first's
+    z = generator.normal(size=(n_groups, n_med))
     site_gamma = gamma_mean + gamma_sd * z
-    noise = rng.normal(size=(n_groups, n_med))
+    if rank_deficient:  # every mediator's site compliance proportional to the first's
+        site_gamma[:, 1:] = site_gamma[:, :1] * gamma_mean[1:] / gamma_mean[0]
+    noise = generator.normal(size=(n_groups, n_med))
     site_delta = delta + effect_sd_site * (dependence * z + np.sqrt(1 - dependence**2) * noise)
     group = np.repeat(np.arange(n_groups), n_per_site)
     n = len(group)
-    gamma = site_gamma[group] + 0.2 * rng.normal(size=(n, n_med))
-    effect = site_delta[group] + effect_sd_person * rng.normal(size=(n, n_med))
-    u = rng.normal(size=n)
-    m0 = u[:, None] + rng.normal(size=(n, n_med))
-    t = rng.binomial(1, p_treat, n)
+    gamma = site_gamma[group] + 0.2 * generator.normal(size=(n, n_med))
+    effect = site_delta[group] + effect_sd_person * generator.normal(size=(n, n_med))
+    u = generator.normal(size=n)
+    m0 = u[:, None] + generator.normal(size=(n, n_med))
+    t = generator.binomial(1, p_treat, n)
     if n_med > 1: gamma[:, 1] += mediator_path * gamma[:, 0]  # T → M1 → M2: M2's total compliance
     m = m0 + gamma * t[:, None]
-    y = 0.2 * (group % n_sites) + confounding * u + rng.normal(size=n) + np.einsum("ij,ij->i", effect, m)
+    y = 0.2 * (group % n_sites) + confounding * u + generator.normal(size=n) + np.einsum("ij,ij->i", effect, m)
     names = [f"m{p + 1}" for p in range(n_med)]
     frame = pd.DataFrame({"rep": group // n_sites, "site": group % n_sites, "t": t, "y": y})
     for p, name in enumerate(names):
@@ -360,18 +365,24 @@ def msmm_truth(df: pd.DataFrame, mediators=("m1", "m2"), site: str = "site", tre
 
 # %% ../nbs/01_late.ipynb #c043
 @dataclass(frozen=True, repr=False)
-class SiteEffects:
+class SiteEffects(ResultDisplay):
     "Per-site ITT effects and compliances, the between-site regression through the origin and its free-intercept test."
     table: pd.DataFrame  # per site: n, weight, itt, se_itt, and for each mediator m: m (compliance), se_m
     between: Estimates  # regression of site ITTs on site compliances through the origin, weights n p (1 - p)
-    free_intercept: Estimates  # the same regression with an intercept: a falsification test of eq. (7)
+    free_intercept: Estimates  # the same regression with an intercept
+    intercept_test: TestResult  # z test of a zero free intercept: the falsification test of eq. (7)
     mediators: tuple
+    notes: tuple = ()
 
-    def _repr_html_(self) -> str:
-        return (f"<p><b>Site effects: {len(self.table)} sites</b></p>{self.between._repr_html_()}"
-                f"<p>Free intercept (should be 0 under the nine assumptions)</p>{self.free_intercept._repr_html_()}")
+    def summary(self) -> pd.DataFrame:
+        "The slopes through the origin, one row per mediator, then the intercept of the free-intercept fit."
+        intercept = self.free_intercept.summary().loc[["intercept"]].rename(index={"intercept": "free intercept"})
+        return pd.concat([self.between.summary(), intercept])
 
-    def __repr__(self) -> str: return f"{self.between!r}\n\n{self.free_intercept!r}"
+    def _header(self) -> str:
+        return (f"Site effects — {len(self.table)} sites: site ITTs on site compliances through the origin (eq. 7/9), "
+                f"weights n·p(1 − p), standard errors {self.between.cov_type} across sites; last row: the intercept "
+                "when it is free (0 under the assumptions)")
 
     def plot(self, axes=None):
         """The paper's falsification plot: site ITTs against site compliances with the fitted line through the origin
@@ -399,7 +410,8 @@ class SiteEffects:
 # %% ../nbs/01_late.ipynb #c044
 def site_effects(df: pd.DataFrame, y: str, mediators, treatment: str, site: str) -> SiteEffects:
     """Per-site ITT of `treatment` on `y` and compliances (effects on each mediator) as differences in means with
-    Neyman standard errors; the between-site regression through the origin (eq. 7/9) and a free-intercept test."""
+    Neyman standard errors; the between-site regression through the origin (eq. 7/9) and the z test of a free
+    intercept (Reardon & Raudenbush 2013's falsification check), shown together as a `SiteEffects`."""
     data, mediators, *_ = _prepare_msmm(df, y, mediators, treatment, site, None)
     moments = cell_moments(data, [site, treatment], [y, *mediators])
     treated, control = moments.xs(1, level=treatment), moments.xs(0, level=treatment)
@@ -412,7 +424,12 @@ def site_effects(df: pd.DataFrame, y: str, mediators, treatment: str, site: str)
     scaled = table[["itt", *mediators]].mul(root_w, axis=0).assign(intercept=root_w)
     between = ols(scaled, "itt", mediators, constant=False, title="Between-site regression through the origin")
     free = ols(scaled, "itt", ["intercept", *mediators], constant=False, title="Between-site regression, free intercept")
-    return SiteEffects(table, between, free, tuple(mediators))
+    test = TestResult(float(free.tstats["intercept"]), float(free.pvalues["intercept"]), "z test",
+                      "the between-site regression passes through the origin (eq. 7)",
+                      details=free.summary().loc[["intercept"]], title="Free-intercept test")
+    notes = ("standard errors treat sites as the observations and ignore that site compliances are estimated; "
+             "report msmm_iv's",)
+    return SiteEffects(table, between, free, test, tuple(mediators), notes)
 
 # %% ../nbs/01_late.ipynb #c057
 def msmm_coverage(n_reps: int = 500, level: float = 0.95, cov_type: str = "jackknife", seed=0, **design) -> pd.Series:

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (Estimates, as_list, cell_mean_estimates, check_clusters, check_frame, functionals, group_sums,
-                          ols, reproduction, sandwich_scale, tsls)
+from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_list, cell_mean_estimates, check_clusters,
+                          check_frame, functionals, group_sums, reproduction, rng, sandwich_scale, tsls)
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',
            'OSN_MOMENTS', 'FOOS_DESIGN', 'simulate_pairs', 'pair_frame', 'pair_moments', 'compliance_shares',
            'group_frame', 'itt_decomposition', 'PairWald', 'check_osn', 'cell_probabilities', 'pair_wald',
-           'ar_interval', 'pair_wald_reps', 'pair_wald_coverage', 'naive_iv', 'naive_decomposition', 'validity_test',
-           'multiarm_pair_wald', 'ipt_potential_outcomes', 'foos_replica', 'peer_assignment_share']
+           'anderson_rubin_set', 'pair_wald_reps', 'pair_wald_coverage', 'naive_iv', 'naive_decomposition',
+           'validity_test', 'multiarm_pair_wald', 'ipt_potential_outcomes', 'foos_replica', 'peer_assignment_share']
 
 # %% ../nbs/03_pairs.ipynb #c005
 PAIR_TYPES = ("AT", "SC", "C", "GC", "NT")
@@ -28,15 +28,15 @@ TAKE_UP = pd.DataFrame([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0], 
 CELLS = ("00", "10", "01", "11")  # (own assignment, peer assignment)
 
 # %% ../nbs/03_pairs.ipynb #c007
-def _draw_pair_types(rng, n_pairs, shares, type_corr, type_joint):
+def _draw_pair_types(generator, n_pairs, shares, type_corr, type_joint):
     "Types of both members (indices into PAIR_TYPES) from a 5×5 joint distribution or a Gaussian copula."
     if type_joint is not None:
         joint = np.asarray(type_joint, dtype=float)
-        draw = rng.choice(25, size=n_pairs, p=joint.ravel() / joint.sum())
+        draw = generator.choice(25, size=n_pairs, p=joint.ravel() / joint.sum())
         return np.column_stack([draw // 5, draw % 5])
     shares = np.asarray(shares, dtype=float) / np.sum(shares)
-    common = rng.normal(size=(n_pairs, 1))
-    latent = np.sqrt(type_corr) * common + np.sqrt(1 - type_corr) * rng.normal(size=(n_pairs, 2))
+    common = generator.normal(size=(n_pairs, 1))
+    latent = np.sqrt(type_corr) * common + np.sqrt(1 - type_corr) * generator.normal(size=(n_pairs, 2))
     cuts = stats.norm.ppf(np.cumsum(shares)[:-1])  # AT lowest latent, NT highest
     return np.searchsorted(cuts, latent)
 
@@ -62,13 +62,13 @@ def simulate_pairs(n_pairs: int = 50_000, shares=(0.1, 0.15, 0.4, 0.15, 0.2), ty
     01, 11 (`cell_probs`, for (Z_1, Z_2)). One row per unit: group, type, peer_type, z, z_peer, potential take-ups
     d00..d11 (own z, peer z), potential outcomes y00..y11 (own d, peer d), and observed d, d_peer, y.
     `exact=True` (with `type_joint`, or independent types) puts every type pair in every cell in exact proportions,
-    so that with `noise=0` sample moments are population moments."""
-    rng = np.random.default_rng(seed)
+    so that with `noise=0` sample moments are population moments. `seed`: an int, a `np.random.Generator` or None."""
+    generator = rng(seed)
     if exact:
         kinds, cell = _exact_pairs(n_pairs, shares, type_corr, type_joint, cell_probs)
     else:
-        kinds = _draw_pair_types(rng, n_pairs, shares, type_corr, type_joint)
-        cell = rng.choice(4, size=n_pairs, p=np.asarray(cell_probs) / np.sum(cell_probs))
+        kinds = _draw_pair_types(generator, n_pairs, shares, type_corr, type_joint)
+        cell = generator.choice(4, size=n_pairs, p=np.asarray(cell_probs) / np.sum(cell_probs))
     n_pairs = len(cell)
     z_pair = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])[cell]
     group = np.repeat(np.arange(n_pairs), 2)
@@ -79,7 +79,7 @@ def simulate_pairs(n_pairs: int = 50_000, shares=(0.1, 0.15, 0.4, 0.15, 0.2), ty
     d = np.choose(2 * z + z_peer, [d_pot["d00"], d_pot["d01"], d_pot["d10"], d_pot["d11"]])
     d_peer = d.reshape(-1, 2)[:, ::-1].ravel()
     y00 = (np.asarray(base)[own] + np.asarray(peer_base)[peer]
-           + noise * (0.5 * rng.normal(size=n_pairs)[group] + rng.normal(size=2 * n_pairs)))  # pair and unit noise
+           + noise * (0.5 * generator.normal(size=n_pairs)[group] + generator.normal(size=2 * n_pairs)))  # pair, unit
     td, ts = np.asarray(tau_direct)[own], np.asarray(tau_spill)[own]
     y_pot = {"y00": y00, "y10": y00 + td, "y01": y00 + ts, "y11": y00 + td + ts + tau_both}
     y = np.choose(2 * d + d_peer, [y_pot["y00"], y_pot["y01"], y_pot["y10"], y_pot["y11"]])
@@ -120,9 +120,13 @@ def pair_moments(frame: pd.DataFrame, values: dict, cells=CELLS, weights=None, s
 def compliance_shares(df: pd.DataFrame, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
     """Shares of always-takers, social-interaction compliers, compliers, group compliers and never-takers (Prop. 1 for
     pairs, Prop. 5 for larger groups of equal size), with group-clustered standard errors; for pairs also P[AT,AT],
-    P[NT,NT] and K = P[ξ_i ∈ {AT,SC}, ξ_j ∈ {GC,NT}]. Missing assignment cells merge the shares they cannot separate."""
+    P[NT,NT] and K = P[ξ_i ∈ {AT,SC}, ξ_j ∈ {GC,NT}]. Missing assignment cells merge the shares they cannot separate.
+    Shares without sampling variance (e.g. exactly 0 under one-sided noncompliance) are named in a note."""
     frame = group_frame(df, group, z, d)
-    if frame.attrs["n_peers"] > 1: return _group_shares(frame, small_sample)
+    if frame.d.nunique() < 2: raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
+    return _group_shares(frame, small_sample) if frame.attrs["n_peers"] > 1 else _pair_shares(frame, small_sample)
+
+def _pair_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
     values = {"d": frame.d, "dd": frame.d * frame.d_peer, "nn": (1 - frame.d) * (1 - frame.d_peer),
               "dn": frame.d * (1 - frame.d_peer)}
     moments = pair_moments(frame, values, small_sample=small_sample)
@@ -219,30 +223,45 @@ class PairWald(Estimates):
         "Wald statistic of the first stage E[D | 1, 0] (one instrument: the F statistic)."
         return float(self.first_stage.tstats.iloc[0] ** 2)
 
-    def ar_conf_int(self, level: float = 0.95) -> pd.DataFrame:
+    def ar_sets(self, level: float = 0.95) -> dict[str, ConfidenceSet]:
         "Anderson–Rubin (weak-instrument-robust) confidence sets for the direct and spillover effects."
-        rows = {}
+        sets = {}
         for effect, (itt, fs) in {"direct": ("itt_direct", "first_stage"),
                                   "spillover": ("itt_spillover", "first_stage_peer")}.items():
             joint = functionals(self.moments, {"itt": ITT_FUNCS[itt], "fs": FIRST_STAGE_FUNCS[fs]}, "AR inputs")
             v = joint.cov.to_numpy()
-            rows[effect] = ar_interval(joint.params["itt"], joint.params["fs"], v[0, 0], v[1, 1], v[0, 1], level)
-        return pd.DataFrame(rows, index=["lower", "upper"]).T
+            sets[effect] = anderson_rubin_set(joint.params["itt"], joint.params["fs"], v[0, 0], v[1, 1], v[0, 1], level,
+                                              effect)
+        return sets
+
+    def _ar_lines(self) -> list[str]: return [s._header() for s in self.ar_sets().values()]
 
     def _repr_html_(self) -> str:
-        ar = self.ar_conf_int().round(4).to_html()
-        return (super()._repr_html_() + f"<p>First-stage F = {self.first_stage_f:,.2f}; Anderson–Rubin 95% sets:</p>"
-                + ar + "<p>ITTs</p>" + self.itt.summary().round(4).to_html())
+        ar = "".join(f"<p>{line}</p>" for line in self._ar_lines())
+        return (super()._repr_html_() + f"<p>First-stage F = {self.first_stage_f:,.2f}</p>" + ar + "<p>ITTs</p>"
+                + self.itt.summary().round(4).to_html())
 
     def __repr__(self) -> str:
-        return (super().__repr__() + f"\nFirst-stage F = {self.first_stage_f:,.2f}\nAnderson–Rubin 95% sets:\n"
-                + self.ar_conf_int().round(4).to_string() + "\nITTs\n" + self.itt.summary().round(4).to_string())
+        return "\n".join([super().__repr__(), f"First-stage F = {self.first_stage_f:,.2f}", *self._ar_lines(), "ITTs",
+                          self.itt.summary().round(4).to_string()])
 
     def plot(self, ax=None, level: float = 0.95, truth=None):
-        "Direct and spillover LATEs with Wald (dots) and Anderson–Rubin (bars) confidence sets."
+        """Direct and spillover LATEs with Wald intervals (dots) and Anderson–Rubin sets (bars; a half-line runs to the
+        edge of the plot, marked by an arrow head)."""
         ax = super().plot(ax=ax, level=level, truth=truth)
-        ar, pos = self.ar_conf_int(level).clip(-1e6, 1e6), np.arange(len(self.params))[::-1]
-        ax.hlines(pos - 0.15, ar["lower"], ar["upper"], color="C2", lw=3, label=f"Anderson–Rubin {level:.0%}")
+        sets = self.ar_sets(level)
+        ends = [e for s in sets.values() for piece in s.intervals for e in piece if np.isfinite(e)] + list(ax.get_xlim())
+        margin = 0.05 * (max(ends) - min(ends))
+        left, right = min(ends) - margin, max(ends) + margin
+        label = f"Anderson–Rubin {level:.0%}"
+        for pos, (effect, cs) in zip(np.arange(len(self.params))[::-1] - 0.15, sets.items()):
+            for lo, hi in cs.intervals:
+                ax.hlines(pos, max(lo, left), min(hi, right), color="C2", lw=3, label=label)
+                label = "_nolegend_"
+                if np.isinf(lo): ax.plot(left, pos, "<", color="C2")
+                if np.isinf(hi): ax.plot(right, pos, ">", color="C2")
+            if cs.kind == "empty": ax.text(left, pos, " Anderson–Rubin set empty", va="center", fontsize="small")
+        ax.set_xlim(left, right)
         ax.legend(loc="best", fontsize="small")
         return ax
 
@@ -298,10 +317,11 @@ def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
 def pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, covariates=None, pscore: str | None = None,
               small_sample: str = "cr1") -> PairWald:
     """Direct LATE E[Y(1,0) − Y(0,0) | C] and spillover LATE E[Y(0,1) − Y(0,0) | peer C] under one-sided
-    noncompliance in pairs (Cor. 1), with group-clustered standard errors, Anderson–Rubin sets (`ar_conf_int`), the
+    noncompliance in pairs (Cor. 1), with group-clustered standard errors, Anderson–Rubin sets (`ar_sets`), the
     first stage and its F, the ITTs, and Prop. 2's local average potential outcomes. With `covariates` (or `pscore`,
     a column of design probabilities of each unit's cell) the cell means are IPW-weighted (Prop. 4)."""
     frame = pair_frame(df, group, z, d, y)
+    check_frame(df, varying=[y])  # a constant outcome has nothing to estimate
     for c in as_list(covariates) + as_list(pscore): frame[c] = check_frame(df, numeric=[c])[c].to_numpy(dtype=float)
     check_osn(frame)
     weights = None
@@ -322,20 +342,22 @@ def pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, covariates=N
                     moments=moments)
 
 # %% ../nbs/03_pairs.ipynb #c044
-def ar_interval(itt: float, first_stage: float, var_itt: float, var_fs: float, cov: float, level: float = 0.95):
-    """Anderson–Rubin confidence set (lower, upper) for ITT / first stage. A bounded interval when the first stage is
-    significant; (−inf, inf) when the set is the whole line; when it is two half-lines, (upper root, lower root)
-    with lower > upper, meaning (−inf, lower root] ∪ [upper root, inf)."""
+def anderson_rubin_set(itt: float, first_stage: float, var_itt: float, var_fs: float, cov: float, level: float = 0.95,
+                       parameter: str = "ITT / first stage") -> ConfidenceSet:
+    """Anderson–Rubin confidence set for ITT / first stage, {β : aβ² + 2bβ + c ≤ 0}: an interval when the first stage
+    is significant (a > 0); otherwise two half-lines or the whole line (a half-line when a = 0). Empty only if the
+    covariance of (ITT, first stage) is not positive semi-definite."""
     kappa = stats.chi2.ppf(level, 1)
     a = first_stage**2 - kappa * var_fs
     b = kappa * cov - itt * first_stage
     c = itt**2 - kappa * var_itt
     disc = b * b - a * c
-    if a > 0: return ((-b - np.sqrt(disc)) / a, (-b + np.sqrt(disc)) / a)
-    if a < 0 and disc > 0:
-        r1, r2 = sorted([(-b - np.sqrt(disc)) / a, (-b + np.sqrt(disc)) / a])
-        return (r2, r1)  # complement of (r1, r2): two half-lines
-    return (-np.inf, np.inf)
+    root = lambda sign: (-b + sign * np.sqrt(disc)) / a
+    if a > 0: pieces = [(root(-1), root(1))] if disc >= 0 else []
+    elif a < 0: pieces = [(-np.inf, root(1)), (root(-1), np.inf)] if disc > 0 else [(-np.inf, np.inf)]
+    elif b != 0: pieces = [(-np.inf, -c / (2 * b))] if b > 0 else [(-c / (2 * b), np.inf)]
+    else: pieces = [(-np.inf, np.inf)] if c <= 0 else []
+    return ConfidenceSet(tuple(pieces), parameter, level, "Anderson–Rubin")
 
 # %% ../nbs/03_pairs.ipynb #c053
 def pair_wald_reps(df: pd.DataFrame, y: str, d: str, z: str, group: str, rep: str,
@@ -372,7 +394,8 @@ def pair_wald_reps(df: pd.DataFrame, y: str, d: str, z: str, group: str, rep: st
 # %% ../nbs/03_pairs.ipynb #c054
 def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0.95, seed=0, **design) -> pd.Series:
     """Share of `n_reps` replications of `simulate_pairs(n_pairs, **design)` (one-sided noncompliance) whose Wald
-    intervals cover the true direct and spillover LATEs, computed from the potential outcomes of all replications."""
+    intervals cover the true direct and spillover LATEs, computed from the potential outcomes of all replications.
+    `seed`: an int, a `np.random.Generator` or None."""
     sims = simulate_pairs(n_pairs * n_reps, seed=seed, **design)
     sims["rep"] = sims.group // n_pairs
     truth = np.array([(sims.y10 - sims.y00)[sims.type == "C"].mean(), (sims.y01 - sims.y00)[sims.peer_type == "C"].mean()])
@@ -382,16 +405,17 @@ def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0
     return pd.Series(covered.mean(axis=0), index=["direct", "spillover"], name="coverage")
 
 # %% ../nbs/03_pairs.ipynb #c057
-def naive_iv(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> pd.DataFrame:
-    """The naive ITT (Y on Z_i) and naive 2SLS (Y on D_i instrumented by Z_i), clustered by group (CR1), with the
-    first-stage F; and, for pairs without cell 11, their decomposition δ − λ·P[Z_j = 1 | Z_i = 0] (exact in sample)."""
+def naive_iv(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> IVResults:
+    """The naive ITT (Y on Z_i) and naive 2SLS (Y on D_i instrumented by Z_i), which ignore the peers, with their joint
+    covariance clustered by group (CR1) and the naive first stage (its F) in `first_stage`. For pairs without cell 11
+    they estimate δ − λ·P[Z_j = 1 | Z_i = 0] (`naive_decomposition`, exact in sample)."""
     data = check_frame(df, numeric=[y], binary=[z, d], keys=[group])
-    itt_fit = ols(data, y, z, cluster=group, title="Naive ITT")
-    iv_fit = tsls(data, y, d, z, cluster=group, title="Naive 2SLS")
-    table = pd.DataFrame({"estimate": [itt_fit.params[z], iv_fit.params[d]],
-                          "std_error": [itt_fit.std_errors[z], iv_fit.std_errors[d]]}, index=["naive_itt", "naive_2sls"])
-    table.attrs["first_stage_f"] = float(iv_fit.first_stage.loc[d, "f_stat"])
-    return table
+    first_stage = tsls(data, y, d, z, cluster=group).first_stage  # and tsls's named errors, e.g. a zero first stage
+    moments = cell_mean_estimates(data[z].astype(int), data[group], {"y": data[y], "d": data[d]}, title="Means by Z")
+    itt = lambda m: m["y|1"] - m["y|0"]
+    fit = functionals(moments, {"naive_itt": itt, "naive_2sls": lambda m: itt(m) / (m["d|1"] - m["d|0"])},
+                      "Naive ITT and 2SLS (peers ignored)")
+    return IVResults(fit.params, fit.cov, fit.nobs, fit.cov_type, fit.title, fit.n_clusters, first_stage=first_stage)
 
 def naive_decomposition(direct: float, spillover: float, n00: int, n01: int) -> float:
     "δ − λ·n01/(n00 + n01): what the naive Wald (or ITT, with ITTs) estimates in a design with no cell 11."
@@ -399,10 +423,14 @@ def naive_decomposition(direct: float, spillover: float, n00: int, n01: int) -> 
 
 # %% ../nbs/03_pairs.ipynb #c060
 def validity_test(df: pd.DataFrame, y: str, d: str, z: str, group: str, y_grid=None, n_draws: int = 100_000,
-                  seed=0) -> pd.DataFrame:
-    """Prop. 3 inequalities T(𝒴) ≤ 0 for own (cell 10, D_i = 0) and peer (cell 01, D_j = 0) take-up, over sets 𝒴;
-    returns estimates, clustered standard errors and t statistics, with the max-t p-value in `attrs['p_value']`."""
+                  seed=0) -> TestResult:
+    """Prop. 3 inequalities T(𝒴) ≤ 0 for own (cell 10, D_i = 0) and peer (cell 01, D_j = 0) take-up, over sets 𝒴,
+    tested jointly by their maximum t statistic, with a p-value simulated (`n_draws`, `seed`) at the least favourable
+    null; `details`: each inequality's estimate, clustered standard error and t."""
     frame = pair_frame(df, group, z, d, y)
+    check_frame(df, varying=[y])
+    empty = [c for c in ("00", "10", "01") if not (frame.cell == c).any()]
+    if empty: raise ValueError(f"assignment cell(s) {empty} (own, peer) are empty: the test needs cells 00, 10 and 01")
     binary = set(np.unique(frame.y)) <= {0.0, 1.0}
     grid = [1.0] if binary else (np.quantile(frame.y, np.linspace(0.1, 0.9, 9)) if y_grid is None else y_grid)
     sets = ({"Y=1": frame.y == 1} if binary else
@@ -418,33 +446,57 @@ def validity_test(df: pd.DataFrame, y: str, d: str, z: str, group: str, y_grid=N
         funcs[f"own: {name}"] = lambda m, n=name: m[f"{n}&D=0|10"] - m[f"{n}|00"]
         funcs[f"peer: {name}"] = lambda m, n=name: m[f"{n}&Dpeer=0|01"] - m[f"{n}|00"]
     est = functionals(moments, funcs, "Instrument validity (Prop. 3)")
-    table = est.summary()[["estimate", "std_error", "t"]]
+    details = est.summary()[["estimate", "std_error", "t"]]
     sd = est.std_errors.to_numpy()
     keep = sd > 0
+    if not keep.any(): raise ValueError("no inequality has sampling variance (e.g. a constant outcome): nothing to test")
     corr = est.cov.to_numpy()[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
-    draws = np.random.default_rng(seed).multivariate_normal(np.zeros(keep.sum()), corr, size=n_draws, method="eigh")
-    table.attrs["p_value"] = float(np.mean(draws.max(axis=1) >= table.t.to_numpy()[keep].max()))
-    return table
+    draws = rng(seed).multivariate_normal(np.zeros(keep.sum()), corr, size=n_draws, method="eigh")
+    max_t = details.t.to_numpy()[keep].max()
+    notes = () if keep.all() else (f"{list(details.index[~keep])} have no sampling variance and are left out of the "
+                                   "maximum t",)
+    return TestResult(float(max_t), float(np.mean(draws.max(axis=1) >= max_t)), "max t (least favourable null)",
+                      "every T(𝒴) ≤ 0 (A1–A4)", details=details, title="Instrument validity (Vazquez-Bare, Prop. 3)",
+                      notes=notes)
 
 # %% ../nbs/03_pairs.ipynb #c068
-def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, small_sample: str = "cr1") -> pd.DataFrame:
+class _ArmMeans:
+    "Arm k's cell means under the names of the pair Wald functionals: 'y|10' reads 'y|k:10'; cell 00 is shared."
+    def __init__(self, means, arm): self.means, self.arm = means, arm
+
+    def __getitem__(self, key):
+        name, cell = key.split("|")
+        return self.means[key if cell == "00" else f"{name}|{self.arm}:{cell}"]
+
+def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
     """Pair Wald per arm k = 1..K of a multi-arm design (Prop. 7): z, d in {0..K}, control pairs have both z = 0.
-    One row per arm: ITTs, LATEs, standard errors and first-stage F."""
-    data = check_frame(df, numeric=[y, z, d], keys=[group])
+    ITTs and LATEs named '<estimand> (arm k)' with their joint group-clustered covariance (the arms share the control
+    pairs); `diagnostics['arms']`: each arm's number of pairs and first-stage F."""
+    data = check_frame(df, numeric=[y, z, d], keys=[group], varying=[y])
     arms = sorted(set(np.unique(data[z])) - {0})
     if not arms: raise ValueError(f"column '{z}' has no arm other than 0")
     switched = (data[d] != 0) & (data[d] != data[z])
     if switched.any(): raise ValueError(f"{int(switched.sum())} unit(s) took an arm other than their assignment (Prop. 7 (b) fails)")
-    arm_of_group = data.groupby(group)[z].transform("max")
-    rows = {}
-    for k in arms:
-        part = data[arm_of_group.isin([0, k])]
-        part = part.assign(**{z: (part[z] == k).astype(int), d: (part[d] == k).astype(int)})
-        fit = pair_wald(part, y, d, z, group, small_sample=small_sample)
-        rows[k] = pd.concat([fit.itt.params, fit.itt.std_errors.add_prefix("se_"), fit.params,
-                             fit.std_errors.add_prefix("se_"), pd.Series({"first_stage_f": fit.first_stage_f,
-                                                                          "groups": fit.n_clusters})])
-    return pd.DataFrame(rows).T.rename_axis("arm")
+    mixed = int((data[z].where(data[z] != 0).groupby(data[group]).nunique() > 1).sum())
+    if mixed: raise ValueError(f"{mixed} pair(s) have members assigned to different arms (Prop. 7: one arm per pair)")
+    frame = pair_frame(data.assign(**{z: (data[z] != 0).astype(int), d: (data[d] != 0).astype(int)}), group, z, d, y)
+    check_osn(frame)
+    arm_of_unit = data.groupby(group)[z].transform("max").to_numpy()
+    cell = np.where(frame.cell == "00", "00", [f"{k}:{c}" for k, c in zip(arm_of_unit, frame.cell)])
+    cells = ["00"] + [f"{k}:{c}" for k in arms for c in ("10", "01")]
+    moments = cell_mean_estimates(cell, frame.group, _osn_values(frame), cells, small_sample=small_sample,
+                                  title="Cell means by arm")
+    missing = [k for k in arms if f"y|{k}:10" not in moments.params or moments.params[f"d|{k}:10"] <= 0]
+    if missing or "y|00" not in moments.params:
+        raise ValueError(f"each arm needs control pairs (cell 00), cells 10 and 01 and take-up; arm(s) {missing} do not")
+    funcs = {f"{name} (arm {k})": (lambda m, f=f, k=k: f(_ArmMeans(m, k)))
+             for k in arms for name, f in {**ITT_FUNCS, **LATE_FUNCS}.items()}
+    fit = functionals(moments, funcs, "Pair Wald per arm (Prop. 7)")
+    first = functionals(moments, {k: (lambda m, k=k: m[f"d|{k}:10"]) for k in arms}, "First stages")
+    arm_table = pd.DataFrame({"pairs": data.groupby(group)[z].max().value_counts().reindex(arms),
+                              "first_stage_f": first.tstats**2}).rename_axis("arm")
+    return Estimates(fit.params, fit.cov, fit.nobs, fit.cov_type, fit.title, fit.n_clusters, {"arms": arm_table},
+                     ("the arms share the control pairs (cell 00): `cov` holds the covariances across arms",))
 
 # %% ../nbs/03_pairs.ipynb #c072
 def ipt_potential_outcomes(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> pd.DataFrame:
@@ -478,15 +530,15 @@ def foos_replica(seed=0, baseline: float = 0.19, direct: float = 0.0675, spillov
     """A synthetic replica of the Foos & de Rooij (2017) design: 2,793 control and 2,137 treated two-voter households,
     one member called in each treated household, exactly 965 answering (`d`), binary turnout `voted` with a
     household-level propensity (within-household correlation) and the published direct and spillover effects."""
-    rng = np.random.default_rng(seed)
+    generator = rng(seed)
     n_ctrl, n_trt, n_comp = FOOS_DESIGN.values()
     n_groups = n_ctrl + n_trt
     z = np.zeros((n_groups, 2), dtype=int); z[n_ctrl:, 0] = 1
     d = np.zeros((n_groups, 2), dtype=int)
-    d[n_ctrl + rng.choice(n_trt, n_comp, replace=False), 0] = 1
-    propensity = np.clip(rng.beta(0.35, 1.5, n_groups), 0, 1)  # mean ≈ 0.19, households vote together
+    d[n_ctrl + generator.choice(n_trt, n_comp, replace=False), 0] = 1
+    propensity = np.clip(generator.beta(0.35, 1.5, n_groups), 0, 1)  # mean ≈ 0.19, households vote together
     p = np.repeat(propensity[:, None], 2, axis=1) + direct * d + spillover * d[:, ::-1]
-    voted = (rng.random((n_groups, 2)) < np.clip(p, 0, 1)).astype(int)
+    voted = (generator.random((n_groups, 2)) < np.clip(p, 0, 1)).astype(int)
     return pd.DataFrame({"household": np.repeat(np.arange(n_groups), 2), "called": z.ravel(), "answered": d.ravel(),
                          "voted": voted.ravel()})
 
@@ -506,7 +558,7 @@ _FOOS = "Vazquez-Bare, Causal Spillover Effects Using IV (JASA), Foos & de Rooij
 @reproduction(_FOOS, "Table 2: first-stage F, 965 of 2,137 called answering (CR1)", 1759.03, 0.005,
               "the paper prints two decimals", kind="fixture")
 def _foos_f():
-    return naive_iv(foos_replica(), "voted", "answered", "called", "household").attrs["first_stage_f"]
+    return naive_iv(foos_replica(), "voted", "answered", "called", "household").first_stage.loc["answered", "f_stat"]
 
 @reproduction(_FOOS, "Table 2 col. (1): naive 2SLS = δ − λ·2137/7723 from col. (2)", 0.0394, 0.00005,
               "the paper prints four decimals", kind="arithmetic")

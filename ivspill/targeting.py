@@ -6,14 +6,15 @@ identification, Wald and TSLS weights, and bounds under positive selection (Lee 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.optimize import linprog
 
-from .core import Bounds, Estimates, cell_mean_estimates, check_frame, functionals, reproduction
+from .core import (
+    Bounds, Estimates, TestResult, cell_mean_estimates, check_frame, functionals, numerical_jacobian, reproduction, rng)
 
 # %% auto #0
 __all__ = ['TARGETING_CLASSES', 'THREE_BY_THREE', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6', 'default_targets',
@@ -157,16 +158,16 @@ def simulate_arum(U, n: int = 100_000, z_probs=None, shock_corr: float = 0.3, mu
                   noise_sd: float = 1.0, seed=None) -> pd.DataFrame:
     """Draws from an ARUM with mean values `U` (n_z × n_t, U[:, 0] = 0): instrument z, potential treatments T(z)
     (columns t_z0, t_z1, ...), response group, realised treatment t, potential outcomes y0, y1, ... and outcome y."""
-    rng = np.random.default_rng(seed)
+    gen = rng(seed)
     U = np.asarray(U, dtype=float)
     n_z, n_t = U.shape
     cov = np.full((n_t, n_t), shock_corr) + (1 - shock_corr) * np.eye(n_t)
-    u = rng.multivariate_normal(np.zeros(n_t), cov, size=n)
+    u = gen.multivariate_normal(np.zeros(n_t), cov, size=n)
     potential = np.argmax(U[None, :, :] + u[:, None, :], axis=2)  # n × n_z
-    z = rng.choice(n_z, size=n, p=z_probs)
+    z = gen.choice(n_z, size=n, p=z_probs)
     mu = np.zeros(n_t) if mu is None else np.asarray(mu, dtype=float)
     loadings = np.eye(n_t) if loadings is None else np.asarray(loadings, dtype=float)
-    y_pot = mu + u @ loadings.T + noise_sd * rng.normal(size=(n, n_t))
+    y_pot = mu + u @ loadings.T + noise_sd * gen.normal(size=(n, n_t))
     t = potential[np.arange(n), z]
     frame = pd.DataFrame({"z": z, "t": t, "y": y_pot[np.arange(n), t],
                           "group": ["C_" + "".join(map(str, r)) for r in potential]})
@@ -186,17 +187,20 @@ def _recode(values: pd.Series, levels, name: str) -> tuple[np.ndarray, int]:
 def targeting_moments(df: pd.DataFrame, y: str, t: str, z: str, t_levels=None, z_levels=None,
                       cluster: str | None = None) -> Estimates:
     """P(t|z) and Ē_z(t) = E[Y·1(T=t) | Z=z] for every (t, z), named 'P{t}|{z}' and 'E{t}|{z}' with t, z the codes
-    of `t_levels`, `z_levels`, with a covariance clustered by `cluster` (or robust)."""
+    of `t_levels`, `z_levels`, with a covariance clustered by `cluster` (CR0) or robust (HC0)."""
     data = check_frame(df, numeric=[y], keys=[t, z] + ([cluster] if cluster else []))
     (tt, n_t), (zz, n_z) = _recode(data[t], t_levels, t), _recode(data[z], z_levels, z)
     empty = sorted(set(range(n_z)) - set(zz))
     if empty: raise ValueError(f"instrument value(s) {empty} of '{z}' have no observations")
+    for name, n_levels in ((t, n_t), (z, n_z)):
+        if n_levels < 2: raise ValueError(f"column '{name}' takes one value: targeting needs at least two levels")
     yy = data[y].to_numpy(dtype=float)
     values = {**{f"P{k}": (tt == k).astype(float) for k in range(n_t)}, **{f"E{k}": yy * (tt == k) for k in range(n_t)}}
     groups = data[cluster].to_numpy() if cluster else np.arange(len(data))
     est = cell_mean_estimates(pd.Categorical(zz, categories=range(n_z)), groups, values, small_sample="none",
                               title="Targeting moments")
-    return Estimates(est.params, est.cov, est.nobs, est.cov_type, est.title, est.n_clusters if cluster else None,
+    cov_type = "clustered (CR0)" if cluster else "robust (HC0)"  # one observation per cluster is HC0
+    return Estimates(est.params, est.cov, est.nobs, cov_type, est.title, est.n_clusters if cluster else None,
                      {"n_z": n_z, "n_t": n_t})
 
 def moments_from_arrays(P, E) -> dict:
@@ -227,21 +231,31 @@ def targeting_inequalities(n_z: int, n_t: int, targeting: str = "universal", tar
         raise ValueError("testable implications are implemented for 'universal' and 'one_to_one' targeting")
     return out
 
+_IMPLICATIONS = {"universal": "P(t|z) ≤ P(t|0) whenever z does not target t (2.6)",
+                 "one_to_one": "P(t'|z) + P(t|z') ≤ 1 when z targets t and z' targets t' (2.2), "
+                               "and P(0|z) + P(t|z'') ≤ 1 for z'' ≠ z (2.3)"}
+
 def targeting_test(df: pd.DataFrame, t: str, z: str, targeting: str = "universal", targets: dict | None = None,
                    t_levels=None, z_levels=None, cluster: str | None = None, n_draws: int = 100_000,
-                   seed=0) -> pd.DataFrame:
-    """Each implied inequality's slack (≤ 0 under the hypothesis), standard error and t statistic; `attrs` holds the
-    max-t p-value and the inequality that binds."""
+                   seed=0) -> TestResult:
+    """Max-t test of the inequalities the targeting class implies: the largest studentised slack, its p-value at the
+    least-favourable null (all inequalities binding) simulated with `n_draws` draws; `df` counts the inequalities and
+    `details` holds each slack (≤ 0 under the hypothesis), its standard error and t statistic."""
     moments = targeting_moments(df.assign(_y=0.0), "_y", t, z, t_levels, z_levels, cluster)
     ineq = targeting_inequalities(moments.diagnostics["n_z"], moments.diagnostics["n_t"], targeting, targets)
     est = functionals(moments, ineq, f"Testable implications of {targeting} targeting")
-    table = est.summary()[["estimate", "std_error", "t"]]
+    details = est.summary()[["estimate", "std_error", "t"]].rename(columns={"estimate": "slack"})
     sd = est.std_errors.to_numpy()
-    keep = sd > 0
-    corr = est.cov.to_numpy()[np.ix_(keep, keep)] / np.outer(sd[keep], sd[keep])
-    draws = np.random.default_rng(seed).multivariate_normal(np.zeros(keep.sum()), corr, size=n_draws, method="eigh")
-    table.attrs.update(p_value=float(np.mean(draws.max(axis=1) >= table.t[keep].max())), binding=table.t.idxmax())
-    return table
+    random = sd > 0  # a slack with no variance is known: its t is ±inf, or NaN when it is 0
+    corr = est.cov.to_numpy()[np.ix_(random, random)] / np.outer(sd[random], sd[random])
+    draws = rng(seed).multivariate_normal(np.zeros(random.sum()), corr, size=n_draws, method="eigh")
+    statistic, binding = float(details.t.max()), details.t.idxmax()
+    notes = (f"binding inequality: {binding} (slack {details.slack[binding]:.4g}, t = {statistic:.2f})",
+             f"p-value from {n_draws:,} draws of the largest of {random.sum()} correlated standard normals; "
+             f"standard errors: {est.cov_type}")
+    if not random.all(): notes += (f"no sampling variance in {list(details.index[~random])}: known exactly",)
+    return TestResult(statistic, float(np.mean(draws.max(axis=1) >= statistic)), "max-t (least favourable, simulated)",
+                      _IMPLICATIONS[targeting], len(ineq), details, est.title, notes)
 
 # %% ../nbs/02_targeting.ipynb #c032
 @dataclass(frozen=True)
@@ -327,16 +341,33 @@ def p_interval(m) -> tuple:
     return (max(0.0, _p(m, 0, 1) + _p(m, 0, 2) - _p(m, 0, 0)), min(1.0, _p(m, 0, 1), _p(m, 0, 2)))
 
 # %% ../nbs/02_targeting.ipynb #c044
+def _functionals_with_exact_zeros(moments: Estimates, funcs: dict, title: str, notes=()) -> Estimates:
+    """`functionals`, with each variance that is zero up to rounding (below 1e-10 of the sum of its terms' absolute
+    values) set to 0, with its covariances (`Estimates` then notes them)."""
+    est = functionals(moments, funcs, title, notes)
+    keys = list(moments.params.index)
+    jac = numerical_jacobian(lambda theta: np.array([f(dict(zip(keys, theta))) for f in funcs.values()]),
+                             moments.params.to_numpy(dtype=float), complex_step=True)
+    scale = np.diag(np.abs(jac) @ np.abs(moments.cov.to_numpy()) @ np.abs(jac).T)
+    zero = np.abs(np.diag(est.cov.to_numpy())) <= 1e-10 * scale
+    if not zero.any(): return est
+    cov = est.cov.to_numpy().copy()
+    cov[zero, :] = cov[:, zero] = 0.0
+    return Estimates(est.params, pd.DataFrame(cov, est.cov.index, est.cov.columns), est.nobs, est.cov_type, title,
+                     est.n_clusters, notes=est.notes)
+
 def identify(df: pd.DataFrame, y: str, t: str, z: str, model: str = "3x3", t_levels=None, z_levels=None,
-             cluster: str | None = None) -> dict:
+             cluster: str | None = None) -> Estimates:
     """Every point-identified share and counterfactual mean of the `model` ("2xT": z = 1 targets t = 1; "3x3": z = t
-    targets t = 1, 2) under universal targeting, with delta-method standard errors; for 3×3 also the interval of
-    p = Pr(C_000) and the shares of C_000, C_002, C_010, C_012 over it."""
+    targets t = 1, 2) under universal targeting, with delta-method covariance; `diagnostics` holds the moments and, for
+    3×3, the 'p segment': the shares of C_000, C_002, C_010, C_012 at both ends of the interval of p = Pr(C_000)."""
     m = targeting_moments(df, y, t, z, t_levels, z_levels, cluster)
     n_z, n_t = m.diagnostics["n_z"], m.diagnostics["n_t"]
     if model == "2xT":
         if n_z != 2: raise ValueError(f"the 2×T model needs a binary instrument; '{z}' has {n_z} values")
-        return {"identified": functionals(m, two_by_t_functionals(n_t), "2×T model (Props 5-6)"), "moments": m}
+        note = "E[Y(1)] is identified on the compliers together (W), not on each C_t1 (Prop 6)"
+        est = _functionals_with_exact_zeros(m, two_by_t_functionals(n_t), "2×T model (Props 5-6)", (note,))
+        return replace(est, diagnostics={"moments": m})
     if model != "3x3": raise ValueError(f"model must be '2xT' or '3x3', got {model!r}")
     if (n_z, n_t) != (3, 3): raise ValueError(f"the 3×3 model needs three instrument values and treatments, got {n_z}×{n_t}")
     values = dict(m.params)
@@ -346,7 +377,11 @@ def identify(df: pd.DataFrame, y: str, t: str, z: str, model: str = "3x3", t_lev
                             "Pr(C_010)": [p0(2) - low, p0(2) - high],
                             "Pr(C_012)": [p0(0) - p0(1) - p0(2) + low, p0(0) - p0(1) - p0(2) + high]},
                            index=["at p lower", "at p upper"])
-    return {"identified": functionals(m, THREE_BY_THREE, "3×3 model (Props 8-9)"), "segment": segment, "moments": m}
+    note = (f"the shares of C_000, C_002, C_010, C_012 are not point identified: p = Pr(C_000) lies in [{low:.4g}, "
+            f"{high:.4g}] and the others are affine in p (Prop 8); diagnostics['p segment'] gives them at both ends, "
+            "without standard errors")
+    est = _functionals_with_exact_zeros(m, THREE_BY_THREE, "3×3 model (Props 8-9)", (note,))
+    return replace(est, diagnostics={"moments": m, "p segment": segment})
 
 # %% ../nbs/02_targeting.ipynb #c047
 def tsls_weights(shares: dict) -> pd.DataFrame:
@@ -399,10 +434,18 @@ def selection_bounds(moments: Estimates, rows: dict, level: float = 0.95, title:
                   (f"one-sided {level:.0%} confidence bounds: bound ± {z:.3f}·se",))
 
 # %% ../nbs/02_targeting.ipynb #c058
-def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, support: tuple | None = None) -> tuple:
-    """Sharp bounds (min, max) on E[Y(t1) − Y(t0) | G] for target (members of G, t1, t0), under selection assumptions
+def _lp_end(res, sense: int) -> float:
+    "The optimum of a feasible LP solved as min sense·c'x: ±inf if unbounded (a half-line); anything else is a failure."
+    if res.status == 0: return sense * res.fun
+    if res.status == 3 or (res.status == 4 and "unbounded or infeasible" in res.message):  # feasible, so unbounded
+        return -sense * np.inf
+    raise RuntimeError(f"selection_lp: the LP solver failed ({res.message})")
+
+def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, support: tuple | None = None) -> Bounds:
+    """Sharp bounds on E[Y(t1) − Y(t0) | G] for target (members of G, t1, t0), under selection assumptions
     [(t, members of C, members of C')] meaning E[Y(t)|C] ≤ E[Y(t)|C'], given propensity scores P and conditional
-    average outcomes E (rows z). Shares entering the problem must be point identified; ±inf marks a half-line."""
+    average outcomes E (rows z), taken as known. Shares entering the problem must be point identified; an infinite end
+    marks a half-line."""
     hp = hp_matrices(groups)
     S, n_t = len(groups.groups), groups.n_t
     P, E = np.asarray(P, dtype=float), np.asarray(E, dtype=float)
@@ -417,9 +460,9 @@ def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, 
             row = np.zeros(n_t * S); row[[var(t, s) for s in range(S)]] = hp.B[t][z]
             a_eq.append(row); b_eq.append(E[z, t])
     a_ub, b_ub = [], []
-    for t, low, high in selections:
+    for t, below, above in selections:
         row = np.zeros(n_t * S)
-        row[[var(t, s) for s in range(S)]] = share(high) * hp.indicator(low) - share(low) * hp.indicator(high)
+        row[[var(t, s) for s in range(S)]] = share(above) * hp.indicator(below) - share(below) * hp.indicator(above)
         a_ub.append(row); b_ub.append(0.0)
     bounds = [(None, None)] * (n_t * S)
     if support is not None:  # y_lo π_s ≤ q_s(t) ≤ y_hi π_s needs each π_s identified
@@ -431,13 +474,21 @@ def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, 
     g = hp.indicator(members)
     c = np.zeros(n_t * S); c[[var(t1, s) for s in range(S)]] += g; c[[var(t0, s) for s in range(S)]] -= g
     c /= share(members)
-    ends = []
-    for sense in (1, -1):
-        res = linprog(sense * c, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None, A_eq=np.array(a_eq),
-                      b_eq=b_eq, bounds=bounds, method="highs")
-        if res.status == 2: raise ValueError("the selection assumptions are refuted by the data: the LP is infeasible")
-        ends.append(sense * res.fun if res.status == 0 else -sense * np.inf)
-    return tuple(ends)
+    lp = dict(A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None, A_eq=np.array(a_eq), b_eq=b_eq,
+              bounds=bounds, method="highs")
+    feasibility = linprog(np.zeros(n_t * S), **lp)
+    if feasibility.status == 2: raise ValueError("the selection assumptions are refuted by the data: the LP is infeasible")
+    if feasibility.status != 0: raise RuntimeError(f"selection_lp: the LP solver failed ({feasibility.message})")
+    low, high = (_lp_end(linprog(sense * c, **lp), sense) for sense in (1, -1))
+    union = lambda names: " + ".join("C_" + n for n in names)
+    name = f"E[Y({t1}) − Y({t0}) | {union(members)}]"
+    assumed = [f"E[Y({t})|{union(below)}] ≤ E[Y({t})|{union(above)}]" for t, below, above in selections]
+    assumed += [f"Y in [{support[0]}, {support[1]}]"] if support is not None else []
+    end = lambda value: pd.Series([value], index=[name], dtype=float)
+    no_se = lambda value: end(0.0 if np.isinf(value) else np.nan)  # an infinite end has nothing to estimate
+    note = "no standard errors: the LP takes P and E as known; for inference use the closed forms (selection_bounds)"
+    return Bounds(end(low), end(high), no_se(low), no_se(high), title="Sharp bounds under selection (LP)",
+                  sources=pd.DataFrame({"assumptions": ["; ".join(assumed) or "none"]}, index=[name]), notes=(note,))
 
 # %% ../nbs/02_targeting.ipynb #c063
 HEAD_START_POOLED = {"share C_nh": 0.454, "share C_ch": 0.232, "E[Y(n)|C_nh]": -0.062, "E[Y(c)|C_ch]": 0.129,
@@ -446,7 +497,7 @@ HEAD_START_POOLED = {"share C_nh": 0.454, "share C_ch": 0.232, "E[Y(n)|C_nh]": -
 def head_start_replica(n: int = 20_000, noise_sd: float = 0.0, seed=0) -> pd.DataFrame:
     """A 2×3 (n, h, c) population calibrated to the pooled Table 6 of Lee & Salanié: z (offer), t in {'n', 'h', 'c'},
     y (test score, SD units), group; with `noise_sd` = 0 the group means are exact. Exact when n is a multiple of 1,000."""
-    rng = np.random.default_rng(seed)
+    gen = rng(seed)
     shares = {"nn": 0.10, "hh": 0.10, "cc": 0.114, "nh": 0.454, "ch": 0.232}
     share_compliers = shares["nh"] + shares["ch"]
     y_h_nh = 0.20  # then E[Y(h)|C_ch] follows from W_h; 0.2473 ≥ 0.20: positive selection (4.1) holds
@@ -459,7 +510,7 @@ def head_start_replica(n: int = 20_000, noise_sd: float = 0.0, seed=0) -> pd.Dat
             count = int(round(n / 2 * s))
             t = g[z]
             rows.append(pd.DataFrame({"z": z, "t": t, "group": "C_" + g,
-                                      "y": means[(g, t)] + noise_sd * rng.normal(size=count)}))
+                                      "y": means[(g, t)] + noise_sd * gen.normal(size=count)}))
     return pd.concat(rows, ignore_index=True)
 
 # %% ../nbs/02_targeting.ipynb #c064

@@ -1,13 +1,16 @@
 """ivspill.bounds: on random valid designs (irrelevance-respecting pair types, outcomes satisfying MTR and MTS) the
-truth from the potential outcomes lies inside the exact-population bounds; invariances of the spec (§8); no
-interference gives the LATE; bad designs are refused by name; coverage of the Imbens–Manski intervals."""
+truth from the potential outcomes lies inside the exact-population bounds; affine invariance and relabelling; no
+interference gives the LATE; bad designs are refused by name; coverage of the Imbens–Manski intervals; the entry
+points return members of the result family and take any seed."""
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivspill.bounds import MTR_TYPES, allowed_pairs, mtr_bounds, mtr_coverage, mtr_truth, simulate_mtr_pairs
+from ivspill.bounds import (MTR_TYPES, allowed_pairs, mtr_bounds, mtr_coverage, mtr_tests, mtr_truth, simulate_mtr_groups,
+                            simulate_mtr_pairs)
+from ivspill.core import Bounds, TestResult
 
 ALLOWED = sorted({"".join(sorted((a, b), key=MTR_TYPES.index)) for a in MTR_TYPES for b in MTR_TYPES
                   if allowed_pairs().loc[a, b]})
@@ -58,7 +61,7 @@ def test_no_interference_gives_the_late():
 
 
 def test_affine_invariance_and_relabelling():
-    """Spec invariants (v) and (vi): y → 3 + 2y maps the bounds to 2L, 2U; shuffling rows changes nothing."""
+    """y → 3 + 2y maps the bounds to 2L, 2U; shuffling rows changes nothing."""
     sim = simulate_mtr_pairs({"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1,
                               "GG": .05, "NC": .15, "NN": .1}, n_pairs=3_000, seed=42)
     base = mtr_bounds(sim, "y", "d", "z", "group", n_boot=2)
@@ -93,3 +96,42 @@ def test_coverage_500_replications():
     """Imbens–Manski 95% intervals cover the true effect in at least 95% of 500 replications (1,500 pairs each)."""
     coverage = mtr_coverage(500, n_pairs=1_500, n_boot=199, seed=45)
     assert (coverage >= 0.95).all(), coverage
+
+
+P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
+            "NN": .1}
+
+
+def test_entry_points_return_family_members():
+    sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=2_000, seed=46)
+    fit = mtr_bounds(sim, "y", "d", "z", "group", n_boot=50)
+    assert isinstance(fit, Bounds) and (fit.se_lower > 0).all() and (fit.se_upper > 0).all()
+    assert fit.notes[0].startswith("1 peer(s) per unit") and not fit.crossed.any()
+    for hypothesis, rows in (("irrelevance", 8), ("sutva", 2)):
+        test = mtr_tests(sim, "d", "z", "group", hypothesis, n_boot=50)
+        assert isinstance(test, TestResult) and len(test.details) == rows and 0 <= test.p_value <= 1
+    assert mtr_tests(sim, "d", "z", "group", "sutva", n_boot=50).df == 2
+    with pytest.raises(ValueError, match="hypothesis must be one of"):
+        mtr_tests(sim, "d", "z", "group", "mtr")
+
+
+def test_half_line_has_an_infinite_end_and_interval():
+    pop = simulate_mtr_groups({"C": .5, "G": .2, "N": .3}, m=2, n_groups=8_000, noise_sd=0.0, exact=True)
+    fit = mtr_bounds(pop, "y", "d", "z", "group", n_boot=20, min_share=1e-9)
+    assert fit.half_line["tau_D(1)"] and fit.lower["tau_D(1)"] == -np.inf and fit.se_lower["tau_D(1)"] == 0
+    assert fit.conf_int().loc["tau_D(1)", "lower"] == -np.inf and np.isfinite(fit.conf_int().loc["tau_D(1)", "upper"])
+
+
+def test_seeds_int_generator_or_none():
+    """`seed` goes through ivspill.core.rng: an int reproduces, a Generator is used as it is, None is fresh entropy;
+    the coverage loop draws one stream per replication (ivspill.core.rng_streams)."""
+    pd.testing.assert_frame_equal(simulate_mtr_pairs(P1_PAIRS, 300, seed=np.random.default_rng(47)),
+                                  simulate_mtr_pairs(P1_PAIRS, 300, seed=47))
+    pd.testing.assert_frame_equal(simulate_mtr_groups({"C": .5, "N": .5}, n_groups=100, seed=np.random.default_rng(48)),
+                                  simulate_mtr_groups({"C": .5, "N": .5}, n_groups=100, seed=48))
+    assert len(simulate_mtr_pairs(P1_PAIRS, 300, seed=None)) == 600
+    pd.testing.assert_series_equal(mtr_coverage(3, n_pairs=500, n_boot=20, seed=49),
+                                   mtr_coverage(3, n_pairs=500, n_boot=20, seed=49))
+    assert mtr_coverage(3, n_pairs=500, n_boot=20, seed=np.random.default_rng(50)).between(0, 1).all()
+    with pytest.raises(TypeError, match="seed must be"):
+        simulate_mtr_pairs(P1_PAIRS, 300, seed=1.5)

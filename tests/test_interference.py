@@ -1,13 +1,15 @@
 """ivspill.interference: influence-function standard errors against Monte Carlo spread, the sensitivity machinery
-against brute force and its invariants (spec §8 fact 7), Proposition 1's two-stage sampler, and the paper's Tables 1
-and S2 within the registered tolerances, with a seed other than the main job's."""
+against brute force and its invariants, Proposition 1's two-stage sampler, the paper's Tables 1 and S2 within the
+registered tolerances with a seed other than the main job's, and the sensitivity result's display and seeds."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from ivspill.core import REPRODUCTIONS
-from ivspill.interference import (_count_lp, cai_sensitivity, count_covariance, did_adtt, ipw_ade,
-                                  simulate_common_shock, simulate_did_interference)
+from ivspill.core import REPRODUCTIONS, ResultDisplay
+from ivspill.interference import (CAISensitivity, _count_lp, cai_sensitivity, count_covariance, did_adtt,
+                                  fisher_rejection_rates, ipw_ade, ipw_table2, simulate_common_shock,
+                                  simulate_did_interference, simulate_iv_interference, simulate_lalonde_calibrated,
+                                  simulate_rdd_interference)
 
 
 @pytest.mark.parametrize("method", ["ipw", "or"])
@@ -127,3 +129,48 @@ def test_table_s2_with_another_seed():
     main job's."""
     rows = reproduced_with_seed("Table S2", seed=8)
     assert len(rows) == 4 and all(abs(v - published) <= tol for v, published, tol in rows.values()), rows
+
+
+def _sensitivity(p_upper, alternative="greater"):
+    "A CAISensitivity with upper bounds `p_upper` at ξ = 1, 2, 4 and its robustness value (the first ξ above α)."
+    xis = [1.0, 2.0, 4.0]
+    table = pd.DataFrame({"p_lower": [p_upper[0]] * 3, "p_upper": p_upper}, index=pd.Index(xis, name="xi"))
+    above = [x for x, p in zip(xis, p_upper) if p > 0.05]
+    return CAISensitivity(table, p_upper[0], 1234.5, pd.DataFrame(), alternative, 0.05, above[0] if above else None,
+                          2.5 if above and above[0] > 1 else None)
+
+
+@pytest.mark.parametrize("p_upper, verdict", [([0.01, 0.02, 0.03], "not reached on the grid"),
+                                              ([0.01, 0.02, 0.3], "ξ* = 4"), ([0.4, 0.5, 0.6], "not informative")])
+def test_sensitivity_display_states_the_verdict(p_upper, verdict):
+    text = repr(_sensitivity(p_upper))
+    assert verdict in text and "None" not in text and "T_obs = 1,234.5" in text
+
+
+def test_lower_tail_is_explained():
+    assert "p = P(T ≤ T_obs)" in repr(_sensitivity([0.01, 0.02, 0.3], alternative="less"))
+
+
+def test_cai_sensitivity_is_a_displayed_result_and_takes_any_seed():
+    df = simulate_common_shock(300, seed=np.random.default_rng(38))
+    draws = dict(xi=(1, 2), n_base=2_000, n_inner=200, n_final=2_000, n_tables=50)
+    for seed in (np.random.default_rng(39), None, 39):
+        result = cai_sensitivity(df, "y", "d", covariates=["w"], alternative="less", **draws, seed=seed)
+        assert isinstance(result, ResultDisplay) and result.t_obs > 0
+        pd.testing.assert_frame_equal(result.summary(), result.table)
+        assert repr(result).startswith("CAI sensitivity") and "p\\_upper" in result.to_latex()
+        assert "<table" in result._repr_html_()
+    with pytest.raises(TypeError, match="seed"):
+        cai_sensitivity(df, "y", "d", covariates=["w"], **draws, seed=1.5)
+
+
+def test_seeded_functions_take_a_generator():
+    """A generator made from an int gives the int's draws; the replication tables run on a generator or None."""
+    for simulate in (simulate_common_shock, simulate_iv_interference, simulate_rdd_interference,
+                     simulate_did_interference):
+        pd.testing.assert_frame_equal(simulate(50, 2, seed=np.random.default_rng(40)), simulate(50, 2, seed=40))
+    pd.testing.assert_frame_equal(simulate_lalonde_calibrated(2, seed=np.random.default_rng(40)),
+                                  simulate_lalonde_calibrated(2, seed=40))
+    for seed in (np.random.default_rng(41), None):
+        assert ipw_table2(rhos=(0.0, 1.0), n=100, n_reps=20, seed=seed).shape == (2, 7)
+        assert fisher_rejection_rates(((0, 0),), n_reps=2, n_draws=500, seed=seed).shape == (1, 2)

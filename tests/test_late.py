@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from linearmodels.iv import IV2SLS, IVLIML
 
-from ivspill.core import tsls
+from ivspill.core import ResultDisplay, TestResult, tsls
 from ivspill.datasets import load_star
-from ivspill.late import msmm_coverage, msmm_iv, msmm_iv_reps, simulate_multisite
+from ivspill.late import (msmm_coverage, msmm_iv, msmm_iv_reps, simulate_linear_site, simulate_multisite,
+                          simulate_types, site_effects)
 
 RTOL = 1e-8
 
@@ -112,3 +113,19 @@ def test_coverage_2000_replications():
     coverage = msmm_coverage(2_000, cov_type="jackknife", seed=16, n_sites=100, n_per_site=300, gamma_sd=(0.5, 0.5),
                              confounding=0.5)
     assert coverage.between(0.92, 0.97).all(), coverage
+
+
+def test_site_effects_is_a_displayed_result(sims):
+    result = site_effects(sims, "y", ["m1", "m2"], "t", "site")
+    assert isinstance(result, ResultDisplay) and isinstance(result.intercept_test, TestResult)
+    assert result.summary().index.tolist() == ["m1", "m2", "free intercept"]
+    np.testing.assert_allclose(result.summary().loc["free intercept", "p_value"], result.intercept_test.p_value)
+    assert repr(result).startswith("Site effects — 30 sites") and "free intercept" in result.to_latex()
+    assert "<table" in result._repr_html_()
+
+
+@pytest.mark.parametrize("simulate", [simulate_linear_site, simulate_types, simulate_multisite])
+def test_simulators_take_a_generator(simulate):
+    "A generator made from an int gives the int's draws; None gives fresh ones."
+    pd.testing.assert_frame_equal(simulate(seed=np.random.default_rng(7)), simulate(seed=7))
+    assert len(simulate(seed=None)) == len(simulate(seed=7))

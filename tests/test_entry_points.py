@@ -1,0 +1,189 @@
+"""Every public entry point in one registry, and a fuzz test over all of them: each is called on a small valid design
+and then on degenerate versions of it (missing values, wrong types, an empty frame, duplicated or constant columns,
+all or none treated, mixed label types). Every call must end in a member of the result family without a silent NaN
+or a fake significance, or in a ValueError/TypeError raised by ivspill itself that names the problem — never in a
+crash deep inside pandas or numpy."""
+import traceback
+from dataclasses import dataclass
+from functools import cache
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ivspill
+from ivspill import sim
+from ivspill.core import Bounds, ConfidenceSet, Estimates, ResultDisplay, TestResult
+
+FAMILY = (Estimates, Bounds, TestResult, ConfidenceSet, ResultDisplay)
+PAIRS_OSN = dict(shares=(0, 0, 0.45, 0.25, 0.3), type_corr=0.36)
+U_UNIVERSAL = np.array([[0, -0.2, 0.1], [0, 0.9, 0.1], [0, -0.2, 1.0]])
+MTR_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
+             "NN": .1}
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    "A public entry point: how to call it on a frame, the frame it expects, and the roles of its columns."
+    call: Callable[[pd.DataFrame], object]
+    design: Callable[[], pd.DataFrame]
+    outcome: str  # a constant outcome must not give a significant effect
+    binary: tuple = ()  # 0/1 columns (treatment, instrument): all ones, all zeros
+    keys: tuple = ()  # labels (groups, sites): mixed types
+
+
+@cache
+def _iv_design():
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({"site": rng.integers(0, 8, n), "z": rng.integers(0, 2, n), "u": rng.normal(size=n)})
+    df["d"] = (rng.random(n) < 0.2 + 0.5 * df.z + 0.2 * (df.u > 0)).astype(float)
+    df["y"] = 2.0 * df.d + df.u + rng.normal(size=n)
+    return df
+
+
+_designs = {
+    "iv": _iv_design,
+    "multisite": cache(lambda: sim.simulate_multisite(n_sites=30, n_per_site=60, seed=1).drop(columns="rep")),
+    "arum": cache(lambda: sim.simulate_arum(U_UNIVERSAL, 3_000, seed=1)),
+    "pairs": cache(lambda: sim.simulate_pairs(n_pairs=300, seed=1, **PAIRS_OSN)),
+    "shock": cache(lambda: sim.simulate_common_shock(n=300, seed=1).drop(columns="rep")),
+    "iv_interference": cache(lambda: sim.simulate_iv_interference(n=400, seed=1).drop(columns="rep")),
+    "rdd": cache(lambda: sim.simulate_rdd_interference(n=400, seed=1).drop(columns="rep").assign(
+        running=lambda d: d.w)),
+    "did": cache(lambda: sim.simulate_did_interference(n=400, seed=1).drop(columns="rep")),
+    "mtr": cache(lambda: sim.simulate_mtr_pairs(MTR_PAIRS, n_pairs=300, seed=1)),
+}
+
+ENTRY_POINTS = {
+    "tsls": EntryPoint(lambda df: ivspill.tsls(df, "y", "d", "z"), _designs["iv"], "y", ("d", "z")),
+    "tsls absorbed": EntryPoint(lambda df: ivspill.tsls(df, "y", "d", "z", absorb="site", cluster="site"),
+                                _designs["iv"], "y", ("z",), ("site",)),
+    "ols": EntryPoint(lambda df: ivspill.ols(df, "y", "d"), _designs["iv"], "y", ("d",)),
+    "wald": EntryPoint(lambda df: ivspill.wald(df, "y", "d", "z"), _designs["iv"], "y", ("d", "z")),
+    "msmm_iv": EntryPoint(lambda df: ivspill.msmm_iv(df, "y", ["m1", "m2"], "t", "site"), _designs["multisite"], "y",
+                          ("t",), ("site",)),
+    "site_effects": EntryPoint(lambda df: ivspill.site_effects(df, "y", ["m1", "m2"], "t", "site"),
+                               _designs["multisite"], "y", ("t",), ("site",)),
+    "targeting_test": EntryPoint(lambda df: ivspill.targeting_test(df, "t", "z", n_draws=2_000), _designs["arum"], "t",
+                                 (), ("t", "z")),
+    "identify": EntryPoint(lambda df: ivspill.identify(df, "y", "t", "z"), _designs["arum"], "y", (), ("t", "z")),
+    "compliance_shares": EntryPoint(lambda df: ivspill.compliance_shares(df, "d", "z", "group"), _designs["pairs"], "d",
+                                    ("d", "z"), ("group",)),
+    "pair_wald": EntryPoint(lambda df: ivspill.pair_wald(df, "y", "d", "z", "group"), _designs["pairs"], "y",
+                            ("d", "z"), ("group",)),
+    "naive_iv": EntryPoint(lambda df: ivspill.naive_iv(df, "y", "d", "z", "group"), _designs["pairs"], "y", ("d", "z"),
+                           ("group",)),
+    "validity_test": EntryPoint(lambda df: ivspill.validity_test(df, "y", "d", "z", "group", n_draws=2_000),
+                                _designs["pairs"], "y", ("d", "z"), ("group",)),
+    "multiarm_pair_wald": EntryPoint(lambda df: ivspill.multiarm_pair_wald(df, "y", "d", "z", "group"),
+                                     _designs["pairs"], "y", ("d", "z"), ("group",)),
+    "ipw_ade": EntryPoint(lambda df: ivspill.ipw_ade(df, "y", "d", covariates=["w"]), _designs["shock"], "y", ("d",)),
+    "wald_lade": EntryPoint(lambda df: ivspill.wald_lade(df, "y", "d", "z"), _designs["iv_interference"], "y",
+                            ("d", "z")),
+    "rdd_ade": EntryPoint(lambda df: ivspill.rdd_ade(df, "y", "running"), _designs["rdd"], "y"),
+    "did_adtt": EntryPoint(lambda df: ivspill.did_adtt(df, "y0", "y1", "d", covariates=["w"]), _designs["did"], "y1",
+                           ("d",)),
+    "cai_sensitivity": EntryPoint(lambda df: ivspill.cai_sensitivity(df, "y", "d", covariates=["w"], xi=(1, 2),
+                                                                       n_base=2_000, seed=0),
+                                  _designs["shock"], "y", ("d",)),
+    "mtr_bounds": EntryPoint(lambda df: ivspill.mtr_bounds(df, "y", "d", "z", "group", n_boot=19, seed=0),
+                             _designs["mtr"], "y", ("d", "z"), ("group",)),
+    "mtr_tests": EntryPoint(lambda df: ivspill.mtr_tests(df, "d", "z", "group", n_boot=19, seed=0), _designs["mtr"],
+                            "d", ("d", "z"), ("group",)),
+}
+
+
+def _damage(df: pd.DataFrame, entry: EntryPoint, how: str, column: str, share: float) -> pd.DataFrame:
+    "A degenerate version of `df`."
+    df = df.copy()
+    n_bad = max(1, int(share * len(df)))
+    if how == "missing": df.loc[df.index[:n_bad], column] = np.nan
+    elif how == "text": df[column] = df[column].astype(str)
+    elif how == "empty": df = df.iloc[:0]
+    elif how == "duplicated": df = pd.concat([df, df[[column]]], axis=1)
+    elif how == "constant": df[column] = df[column].iloc[0]
+    elif how == "all ones": df[column] = 1
+    elif how == "all zeros": df[column] = 0
+    elif how == "mixed labels": df[column] = [v if i % 2 else str(v) for i, v in enumerate(df[column])]
+    elif how == "few rows": df = df.iloc[:n_bad]
+    return df
+
+
+def _numbers(result) -> np.ndarray:
+    "The numbers a reader of `result` sees."
+    parts = {Estimates: lambda r: [r.params, r.std_errors], Bounds: lambda r: [r.lower, r.upper],
+             TestResult: lambda r: [[r.statistic, r.p_value]], ConfidenceSet: lambda r: [np.ravel(r.intervals)]}
+    for kind, get in parts.items():
+        if isinstance(result, kind): return np.concatenate([np.asarray(p, dtype=float).ravel() for p in get(result)])
+    return np.array([])
+
+
+def outcome(entry: EntryPoint, df: pd.DataFrame, constant_outcome: bool = False) -> str:
+    """'result', 'named error', 'deep crash: ...', 'not in the family: ...', 'silent NaN' or 'fake significance'."""
+    try:
+        result = entry.call(df)
+    except (ValueError, TypeError) as error:
+        origin = traceback.extract_tb(error.__traceback__)[-1].filename
+        return "named error" if "ivspill" in origin else f"deep crash: {type(error).__name__}: {error} ({origin})"
+    except Exception as error:  # noqa: BLE001 — every other exception is a defect
+        return f"deep crash: {type(error).__name__}: {error}"
+    if not isinstance(result, FAMILY): return f"not in the family: {type(result).__name__}"
+    numbers = _numbers(result)
+    if np.isnan(numbers).any() and not getattr(result, "notes", ()): return "silent NaN"
+    if constant_outcome and isinstance(result, Estimates) and (result.pvalues < 0.05).any(): return "fake significance"
+    return "result"
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_every_entry_point_returns_a_family_member_on_its_design(name):
+    entry = ENTRY_POINTS[name]
+    assert outcome(entry, entry.design()) == "result"
+
+
+DAMAGES = ["missing", "text", "empty", "duplicated", "constant", "all ones", "all zeros", "mixed labels", "few rows"]
+COUNTS: dict = {}
+
+
+@settings(max_examples=420, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(name=st.sampled_from(sorted(ENTRY_POINTS)), how=st.sampled_from(DAMAGES), pick=st.integers(0, 10),
+       share=st.sampled_from([0.01, 0.3, 1.0]))
+def test_degenerate_input_gets_a_named_error_or_an_honest_result(name, how, pick, share):
+    entry = ENTRY_POINTS[name]
+    df = entry.design()
+    targets = {"mixed labels": entry.keys, "all ones": entry.binary, "all zeros": entry.binary}.get(how, df.columns)
+    if not len(targets): return
+    column = list(targets)[pick % len(targets)]
+    got = outcome(entry, _damage(df, entry, how, column, share), constant_outcome=(how == "constant" and column == entry.outcome))
+    COUNTS[got.split(":")[0]] = COUNTS.get(got.split(":")[0], 0) + 1
+    assert got in ("result", "named error"), f"{name}, {how} {column!r}: {got}"
+
+
+SIMULATOR_DEFAULTS = {  # each estimator on the simulator that illustrates it, with the simulator's defaults
+    "wald on simulate_linear_site": lambda s: ivspill.wald(sim.simulate_linear_site(seed=s), "y", "m", "t"),
+    "wald on simulate_types": lambda s: ivspill.wald(sim.simulate_types(seed=s), "y", "m", "t"),
+    "msmm_iv on simulate_multisite": lambda s: ivspill.msmm_iv(sim.simulate_multisite(seed=s), "y", ["m1", "m2"], "t",
+                                                               "site"),
+    "identify on head_start_replica": lambda s: ivspill.identify(sim.head_start_replica(seed=s), "y", "t", "z",
+                                                                 model="2xT"),
+    "compliance_shares on simulate_pairs": lambda s: ivspill.compliance_shares(sim.simulate_pairs(seed=s), "d", "z",
+                                                                               "group"),
+    "ipw_ade on simulate_common_shock": lambda s: ivspill.ipw_ade(sim.simulate_common_shock(seed=s), "y", "d",
+                                                                  covariates=["w"]),
+    "wald_lade on simulate_iv_interference": lambda s: ivspill.wald_lade(sim.simulate_iv_interference(seed=s), "y",
+                                                                         "d", "z"),
+    "rdd_ade on simulate_rdd_interference": lambda s: ivspill.rdd_ade(sim.simulate_rdd_interference(seed=s), "y",
+                                                                      "w"),
+    "did_adtt on simulate_did_interference": lambda s: ivspill.did_adtt(sim.simulate_did_interference(seed=s), "y0",
+                                                                        "y1", "d", covariates=["w"]),
+}
+
+
+@pytest.mark.parametrize("name", SIMULATOR_DEFAULTS)
+def test_every_estimator_runs_on_its_simulators_defaults(name):
+    for seed in range(5):
+        result = SIMULATOR_DEFAULTS[name](seed)
+        assert isinstance(result, FAMILY) and not np.isnan(_numbers(result)).any(), (name, seed, result)
