@@ -16,9 +16,10 @@ from .core import Bounds, TestResult, cluster_bootstrap, group_sums, reproductio
 from .pairs import group_frame
 
 # %% auto #0
-__all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS', 'FALLBACKS', 'MTR_MTS', 'MTS',
-           'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs', 'simulate_mtr_pairs',
-           'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_tests', 'bounds_width_curve', 'mtr_coverage']
+__all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'P1_PAIRS', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS', 'FALLBACKS',
+           'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs',
+           'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_tests', 'bounds_width_curve',
+           'mtr_coverage']
 
 # %% ../nbs/05_bounds.ipynb #c005
 MTR_TYPES = ("A", "S", "C", "P", "G", "N")
@@ -40,6 +41,8 @@ def allowed_pairs() -> pd.DataFrame:
 # %% ../nbs/05_bounds.ipynb #c009
 P1_OUTCOMES = {"A": (5, 1, 1 / 2, 0), "S": (7 / 2, 3 / 2, 3 / 10, 1 / 5), "C": (3, 2, -2 / 5, 1 / 2),
                "P": (14 / 5, 6 / 5, 3 / 5, 0), "G": (5 / 2, 1, 1 / 5, 3 / 10), "N": (1, 1 / 2, 2 / 5, 0)}  # (a, b, c, e)
+P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
+            "NN": .1}  # eleven unordered type pairs that satisfy irrelevance (Table 1), every effect identified
 CELL_LABELS = ("00", "10", "01", "11")
 
 def _counts(probs, n_units: int, exact: bool, generator) -> np.ndarray:
@@ -66,13 +69,14 @@ def _observe(frame: pd.DataFrame, d: np.ndarray, m: int) -> pd.DataFrame:
     return frame.assign(d=d, y=frame.a + frame.b * d + frame.c * share + frame.e * d * share + frame.eps)
 
 # %% ../nbs/05_bounds.ipynb #c010
-def simulate_mtr_pairs(pair_probs: dict, n_pairs: int = 10_000, outcomes: dict = P1_OUTCOMES, p_z: float = 0.5,
-                       noise_sd: float = 1.0, exact: bool = False, check_irrelevance: bool = True,
+def simulate_mtr_pairs(pair_probs: dict | None = None, n_pairs: int = 10_000, outcomes: dict = P1_OUTCOMES,
+                       p_z: float = 0.5, noise_sd: float = 1.0, exact: bool = False, check_irrelevance: bool = True,
                        seed=None) -> pd.DataFrame:
-    """Pairs of Table-1 types drawn from `pair_probs` ({"SC": p, ...}: unordered pairs), instruments i.i.d.
-    Bernoulli(`p_z`) (with `exact=True`: every pair type in every instrument cell in equal proportion). `seed`: an int, a
-    `np.random.Generator` or None."""
+    """Pairs of Table-1 types drawn from `pair_probs` ({"SC": p, ...}: unordered pairs; by default `P1_PAIRS`),
+    instruments i.i.d. Bernoulli(`p_z`) (with `exact=True`: every pair type in every instrument cell in equal
+    proportion). `seed`: an int, a `np.random.Generator` or None."""
     generator = rng(seed)
+    pair_probs = P1_PAIRS if pair_probs is None else pair_probs
     names, probs = list(pair_probs), list(pair_probs.values())
     bad = [p for p in names if not allowed_pairs().loc[p[0], p[1]]]
     if bad and check_irrelevance: raise ValueError(f"pairs {bad} violate irrelevance (Assumption 3)")
@@ -434,11 +438,9 @@ def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | Non
 _NO = "Nibbering & Oosterveen (2025), Lemmas 1-2 and Theorems 1-2 on an exact population of eleven type pairs"
 _F1 = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), "tau_S(0)": (-61 / 100, 133 / 200),
        "tau_S(1)": (-32 / 95, 93 / 95)}
-_P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
-             "NN": .1}
 
 def _f1_bounds():
-    return mtr_bounds(simulate_mtr_pairs(_P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True), "y", "d", "z", "group",
+    return mtr_bounds(simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True), "y", "d", "z", "group",
                       n_boot=2)
 
 for _effect, (_low, _high) in _F1.items():

@@ -21,11 +21,11 @@ from scipy import stats
 # %% auto #0
 __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTION_KINDS', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame',
            'check_cells', 'check_clusters', 'check_full_rank', 'cell_moments', 'latex_table', 'ResultDisplay',
-           'Estimates', 'Bounds', 'imbens_manski_ci', 'TestResult', 'ConfidenceSet', 'cov_label', 'group_sums',
-           'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'sandwich_cov', 'wald_statistic',
-           'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cell_mean_estimates',
-           'functionals', 'rng', 'rng_streams', 'cluster_bootstrap', 'Reproduction', 'reproduction',
-           'registered_reproductions', 'run_reproductions', 'replicate_cli', 'require_extra']
+           'Estimates', 'Bounds', 'imbens_manski_ci', 'TestResult', 'ConfidenceSet', 'compare', 'cov_label',
+           'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'sandwich_cov',
+           'wald_statistic', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method',
+           'cell_mean_estimates', 'functionals', 'rng', 'rng_streams', 'cluster_bootstrap', 'Reproduction',
+           'reproduction', 'registered_reproductions', 'run_reproductions', 'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -408,6 +408,17 @@ class ConfidenceSet(ResultDisplay):
         text = " ∪ ".join(f"[{lo:.4g}, {hi:.4g}]".replace("[-inf", "(-∞").replace("inf]", "∞)") for lo, hi in self.intervals)
         method = f" ({self.method})" if self.method else ""
         return f"{self.level:.0%} confidence set for {self.parameter}{method}: {text or 'empty'} — {self.kind}"
+
+# %% ../nbs/00_core.ipynb #c024f
+def compare(results: Mapping, digits: int = 3) -> pd.DataFrame:
+    "Results of the family side by side: one column per entry of `results` ({name: result}), one row per quantity."
+    def column(result) -> pd.Series:
+        table = result.__maketables_coef_table__
+        se = table["se"].map(lambda s: "" if np.isnan(s) else f" ({s:.{digits}f})")
+        return table["b"].map(lambda b: f"{b:.{digits}f}") + se
+    columns = {name: column(result) for name, result in results.items()}
+    rows = list(dict.fromkeys(row for col in columns.values() for row in col.index))  # in order of appearance
+    return pd.DataFrame(columns).reindex(rows).fillna("")
 
 # %% ../nbs/00_core.ipynb #c029
 COV_TYPES = ("robust", "clustered", "unadjusted")

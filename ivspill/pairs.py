@@ -16,9 +16,9 @@ from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_list, cel
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',
-           'OSN_MOMENTS', 'FOOS_DESIGN', 'simulate_pairs', 'pair_frame', 'pair_moments', 'compliance_shares',
-           'group_frame', 'itt_decomposition', 'PairWald', 'check_osn', 'cell_probabilities', 'pair_wald',
-           'anderson_rubin_set', 'pair_wald_reps', 'pair_wald_coverage', 'naive_iv', 'naive_decomposition',
+           'OSN_MOMENTS', 'OSN_DESIGN', 'FOOS_DESIGN', 'simulate_pairs', 'pair_frame', 'pair_moments',
+           'compliance_shares', 'group_frame', 'itt_decomposition', 'PairWald', 'check_osn', 'cell_probabilities',
+           'pair_wald', 'anderson_rubin_set', 'pair_wald_reps', 'pair_wald_coverage', 'naive_iv', 'naive_decomposition',
            'validity_test', 'multiarm_pair_wald', 'ipt_potential_outcomes', 'foos_replica', 'peer_assignment_share']
 
 # %% ../nbs/03_pairs.ipynb #c005
@@ -53,13 +53,14 @@ def _exact_pairs(n_pairs, shares, type_corr, type_joint, cell_probs):
     pair_kind, cell = combo // 4, combo % 4
     return np.column_stack([pair_kind // 5, pair_kind % 5]), cell
 
-def simulate_pairs(n_pairs: int = 50_000, shares=(0.1, 0.15, 0.4, 0.15, 0.2), type_corr: float = 0.3,
+def simulate_pairs(n_pairs: int = 50_000, shares=(0.0, 0.0, 0.45, 0.25, 0.3), type_corr: float = 0.3,
                    type_joint=None, cell_probs=(0.25, 0.25, 0.25, 0.25), base=(0.5, 0.3, 0.2, 0.1, 0.0),
                    peer_base=(0.0, 0.0, 0.0, 0.0, 0.0), tau_direct=(0.5, 1.0, 1.5, 1.0, 0.5),
                    tau_spill=(0.2, 0.4, 0.6, 0.4, 0.2), tau_both: float = -0.3, noise: float = 1.0,
                    exact: bool = False, seed=None) -> pd.DataFrame:
-    """Pairs with compliance types AT, SC, C, GC, NT (`shares`, in that order) and pair assignments in cells 00, 10,
-    01, 11 (`cell_probs`, for (Z_1, Z_2)). One row per unit: group, type, peer_type, z, z_peer, potential take-ups
+    """Pairs with compliance types AT, SC, C, GC, NT (`shares`, in that order; by default no always-takers or
+    social-interaction compliers: one-sided noncompliance, as the pair Wald needs) and pair assignments in cells 00,
+    10, 01, 11 (`cell_probs`, for (Z_1, Z_2)). One row per unit: group, type, peer_type, z, z_peer, potential take-ups
     d00..d11 (own z, peer z), potential outcomes y00..y11 (own d, peer d), and observed d, d_peer, y.
     `exact=True` (with `type_joint`, or independent types) puts every type pair in every cell in exact proportions,
     so that with `noise=0` sample moments are population moments. `seed`: an int, a `np.random.Generator` or None."""
@@ -392,11 +393,14 @@ def pair_wald_reps(df: pd.DataFrame, y: str, d: str, z: str, group: str, rep: st
     return pd.DataFrame(out, index=pd.Index(rep_index, name=rep))
 
 # %% ../nbs/03_pairs.ipynb #c054
+OSN_DESIGN = dict(shares=(0, 0, 0.45, 0.25, 0.3), type_corr=0.36, cell_probs=(0.2, 0.3, 0.3, 0.2))
+
 def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0.95, seed=0, **design) -> pd.Series:
-    """Share of `n_reps` replications of `simulate_pairs(n_pairs, **design)` (one-sided noncompliance) whose Wald
-    intervals cover the true direct and spillover LATEs, computed from the potential outcomes of all replications.
+    """Share of `n_reps` replications of `simulate_pairs(n_pairs, **design)` whose Wald intervals cover the true direct
+    and spillover LATEs, computed from the potential outcomes of all replications. `design` updates `OSN_DESIGN`, a
+    design with one-sided noncompliance (no always-takers or social-interaction compliers), which the pair Wald needs.
     `seed`: an int, a `np.random.Generator` or None."""
-    sims = simulate_pairs(n_pairs * n_reps, seed=seed, **design)
+    sims = simulate_pairs(n_pairs * n_reps, seed=seed, **{**OSN_DESIGN, **design})
     sims["rep"] = sims.group // n_pairs
     truth = np.array([(sims.y10 - sims.y00)[sims.type == "C"].mean(), (sims.y01 - sims.y00)[sims.peer_type == "C"].mean()])
     reps = pair_wald_reps(sims, "y", "d", "z", "group", rep="rep")

@@ -17,12 +17,12 @@ from .core import (
     Bounds, Estimates, TestResult, cell_mean_estimates, check_frame, functionals, numerical_jacobian, reproduction, rng)
 
 # %% auto #0
-__all__ = ['TARGETING_CLASSES', 'THREE_BY_THREE', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6', 'default_targets',
-           'group_name', 'ResponseGroups', 'response_groups', 'arum_groups', 'utility_table', 'simulate_arum',
-           'targeting_moments', 'moments_from_arrays', 'targeting_inequalities', 'targeting_test', 'HPMatrices',
-           'hp_matrices', 'two_by_t_functionals', 'p_interval', 'identify', 'tsls_weights', 'tsls_bias_sign',
-           'selection_bounds', 'selection_lp', 'head_start_replica', 'head_start_table6', 'one_sided_bound',
-           'late_nc_upper_bound', 'mvpf', 'prop7_difference']
+__all__ = ['TARGETING_CLASSES', 'UNIVERSAL_U', 'THREE_BY_THREE', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6',
+           'default_targets', 'group_name', 'ResponseGroups', 'response_groups', 'arum_groups', 'utility_table',
+           'simulate_arum', 'targeting_moments', 'moments_from_arrays', 'targeting_inequalities', 'targeting_test',
+           'HPMatrices', 'hp_matrices', 'two_by_t_functionals', 'p_interval', 'identify', 'tsls_weights',
+           'tsls_bias_sign', 'selection_bounds', 'selection_lp', 'head_start_replica', 'head_start_table6',
+           'one_sided_bound', 'late_nc_upper_bound', 'mvpf', 'prop7_difference']
 
 # %% ../nbs/02_targeting.ipynb #c005
 TARGETING_CLASSES = ("none", "one_to_one", "strict", "universal")
@@ -125,7 +125,7 @@ def response_groups(n_z: int, n_t: int, targeting: str = "universal", targets: d
 # %% ../nbs/02_targeting.ipynb #c016
 def arum_groups(U) -> tuple:
     "The response vectors with positive probability under the ARUM with mean values U (n_z × n_t, full-support shocks)."
-    U = np.asarray(U, dtype=float)
+    U = np.asarray(UNIVERSAL_U if U is None else U, dtype=float)
     n_z, n_t = U.shape
     found = []
     for r in itertools.product(range(n_t), repeat=n_z):
@@ -154,12 +154,15 @@ def utility_table(n_z: int, n_t: int, targeting: str = "universal", targets: dic
                         index=[f"z={z}" for z in range(n_z)], columns=[f"t={t}" for t in range(n_t)])
 
 # %% ../nbs/02_targeting.ipynb #c023
-def simulate_arum(U, n: int = 100_000, z_probs=None, shock_corr: float = 0.3, mu=None, loadings=None,
+UNIVERSAL_U = np.array([[0, -0.2, 0.1], [0, 0.9, 0.1], [0, -0.2, 1.0]])  # 3×3, universal targeting: U̲ < 0 < Ū
+
+def simulate_arum(U=None, n: int = 100_000, z_probs=None, shock_corr: float = 0.3, mu=None, loadings=None,
                   noise_sd: float = 1.0, seed=None) -> pd.DataFrame:
-    """Draws from an ARUM with mean values `U` (n_z × n_t, U[:, 0] = 0): instrument z, potential treatments T(z)
+    """Draws from an ARUM with mean values `U` (n_z × n_t, U[:, 0] = 0; by default `UNIVERSAL_U`, a 3×3 design
+    that satisfies universal targeting): instrument z, potential treatments T(z)
     (columns t_z0, t_z1, ...), response group, realised treatment t, potential outcomes y0, y1, ... and outcome y."""
     gen = rng(seed)
-    U = np.asarray(U, dtype=float)
+    U = np.asarray(UNIVERSAL_U if U is None else U, dtype=float)
     n_z, n_t = U.shape
     cov = np.full((n_t, n_t), shock_corr) + (1 - shock_corr) * np.eye(n_t)
     u = gen.multivariate_normal(np.zeros(n_t), cov, size=n)

@@ -17,12 +17,9 @@ from hypothesis import strategies as st
 import ivspill
 from ivspill import sim
 from ivspill.core import Bounds, ConfidenceSet, Estimates, ResultDisplay, TestResult
+from ivspill.interference import LALONDE_COVARIATES
 
 FAMILY = (Estimates, Bounds, TestResult, ConfidenceSet, ResultDisplay)
-PAIRS_OSN = dict(shares=(0, 0, 0.45, 0.25, 0.3), type_corr=0.36)
-U_UNIVERSAL = np.array([[0, -0.2, 0.1], [0, 0.9, 0.1], [0, -0.2, 1.0]])
-MTR_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
-             "NN": .1}
 
 
 @dataclass(frozen=True)
@@ -48,14 +45,14 @@ def _iv_design():
 _designs = {
     "iv": _iv_design,
     "multisite": cache(lambda: sim.simulate_multisite(n_sites=30, n_per_site=60, seed=1).drop(columns="rep")),
-    "arum": cache(lambda: sim.simulate_arum(U_UNIVERSAL, 3_000, seed=1)),
-    "pairs": cache(lambda: sim.simulate_pairs(n_pairs=300, seed=1, **PAIRS_OSN)),
+    "arum": cache(lambda: sim.simulate_arum(n=3_000, seed=1)),
+    "pairs": cache(lambda: sim.simulate_pairs(n_pairs=300, seed=1)),
     "shock": cache(lambda: sim.simulate_common_shock(n=300, seed=1).drop(columns="rep")),
     "iv_interference": cache(lambda: sim.simulate_iv_interference(n=400, seed=1).drop(columns="rep")),
     "rdd": cache(lambda: sim.simulate_rdd_interference(n=400, seed=1).drop(columns="rep").assign(
         running=lambda d: d.w)),
     "did": cache(lambda: sim.simulate_did_interference(n=400, seed=1).drop(columns="rep")),
-    "mtr": cache(lambda: sim.simulate_mtr_pairs(MTR_PAIRS, n_pairs=300, seed=1)),
+    "mtr": cache(lambda: sim.simulate_mtr_pairs(n_pairs=300, seed=1)),
 }
 
 ENTRY_POINTS = {
@@ -169,8 +166,19 @@ SIMULATOR_DEFAULTS = {  # each estimator on the simulator that illustrates it, w
                                                                "site"),
     "identify on head_start_replica": lambda s: ivspill.identify(sim.head_start_replica(seed=s), "y", "t", "z",
                                                                  model="2xT"),
+    "pair_wald on simulate_pairs": lambda s: ivspill.pair_wald(sim.simulate_pairs(seed=s), "y", "d", "z", "group"),
     "compliance_shares on simulate_pairs": lambda s: ivspill.compliance_shares(sim.simulate_pairs(seed=s), "d", "z",
                                                                                "group"),
+    "targeting_test on simulate_arum": lambda s: ivspill.targeting_test(sim.simulate_arum(seed=s), "t", "z",
+                                                                        n_draws=5_000, seed=s),
+    "identify on simulate_arum": lambda s: ivspill.identify(sim.simulate_arum(seed=s), "y", "t", "z"),
+    "mtr_bounds on simulate_mtr_pairs": lambda s: ivspill.mtr_bounds(sim.simulate_mtr_pairs(seed=s), "y", "d", "z",
+                                                                     "group", n_boot=49, seed=s),
+    "mtr_tests on simulate_mtr_pairs": lambda s: ivspill.mtr_tests(sim.simulate_mtr_pairs(seed=s), "d", "z", "group",
+                                                                   n_boot=49, seed=s),
+    "cai_sensitivity on simulate_lalonde_calibrated": lambda s: ivspill.cai_sensitivity(
+        sim.simulate_lalonde_calibrated(seed=s), "re78", "treat", covariates=LALONDE_COVARIATES, xi=(1, 2),
+        n_base=2_000, seed=s),
     "ipw_ade on simulate_common_shock": lambda s: ivspill.ipw_ade(sim.simulate_common_shock(seed=s), "y", "d",
                                                                   covariates=["w"]),
     "wald_lade on simulate_iv_interference": lambda s: ivspill.wald_lade(sim.simulate_iv_interference(seed=s), "y",
@@ -187,3 +195,23 @@ def test_every_estimator_runs_on_its_simulators_defaults(name):
     for seed in range(5):
         result = SIMULATOR_DEFAULTS[name](seed)
         assert isinstance(result, FAMILY) and not np.isnan(_numbers(result)).any(), (name, seed, result)
+
+
+FORMULAS = {  # top-level functions that take numbers or results, not a data frame
+    "delta_method": lambda: ivspill.delta_method(lambda b: b[:1] / b[1:], ivspill.tsls(_iv_design(), "y", "d", "z")),
+    "selection_bounds": lambda: ivspill.selection_bounds(
+        ivspill.targeting.targeting_moments(sim.simulate_arum(n=3_000, seed=1), "y", "t", "z"),
+        ivspill.targeting.PROP10),
+    "selection_lp": lambda: ivspill.selection_lp(
+        ivspill.targeting.response_groups(2, 3), np.array([[0.5, 0.15, 0.35], [0.2, 0.65, 0.15]]),
+        np.array([[0.15, 0.30, 0.51], [0, 0.90, 0.27]]), (["01"], 1, 0), [(1, ["01"], ["21"])]),
+}
+
+
+def test_the_top_level_api_is_covered_and_returns_the_family():
+    functions = {n for n in ivspill.__all__ if callable(getattr(ivspill, n)) and not isinstance(getattr(ivspill, n), type)}
+    registered = {name.split()[0] for name in ENTRY_POINTS} | set(FORMULAS) | {"compare"}
+    assert functions == registered, functions ^ registered
+    for make in FORMULAS.values(): assert isinstance(make(), FAMILY)
+    assert all(getattr(ivspill, m).__doc__ for m in ("core", "late", "targeting", "pairs", "interference", "bounds",
+                                                     "datasets", "sim"))

@@ -165,7 +165,7 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="must be pairs"):
         pair_wald(df.iloc[:-1], "y", "d", "z", "group")
     with pytest.raises(ValueError, match="one-sided noncompliance"):
-        pair_wald(simulate_pairs(500, seed=25), "y", "d", "z", "group")
+        pair_wald(simulate_pairs(500, shares=(0.1, 0.15, 0.4, 0.15, 0.2), seed=25), "y", "d", "z", "group")
     with pytest.raises(ValueError, match="different sizes"):
         compliance_shares(pd.concat([df, df.iloc[:1].assign(group=-1)]), "d", "z", "group")
     two_arms = df.assign(z=df.z * (1 + df.index % 2), d=0)  # members of a pair assigned to arms 1 and 2
