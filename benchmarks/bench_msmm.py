@@ -19,7 +19,7 @@ def main(n, n_sites):
     df = simulate_multisite(n_sites=n_sites, n_per_site=n // n_sites, gamma_sd=(0.5, 0.5), seed=0)
     mediators = ["m1", "m2"]
 
-    ours, t_ours = timed(lambda: msmm_iv(df, "y", mediators, "t", "site", cluster="site"))
+    ours, t_ours = timed(lambda: msmm_iv(df, y="y", d=mediators, z="t", site="site", cluster="site"))
     dummies = pd.get_dummies(df.site, prefix="site", dtype=float)
     instruments = dummies.mul(df.t, axis=0).add_prefix("t_x_")  # built beforehand, not timed
     theirs, t_theirs = timed(lambda: IV2SLS(df.y, dummies, df[mediators], instruments).fit(

@@ -18,7 +18,7 @@ from ivspill.pairs import pair_wald, simulate_pairs
 def main(n_pairs):
     df = simulate_pairs(n_pairs, shares=(0, 0, 0.45, 0.25, 0.3), type_corr=0.36, cell_probs=(0.2, 0.3, 0.3, 0.2),
                         seed=0)[["group", "z", "d", "y", "z_peer", "d_peer"]]
-    ours, t_ours = timed(lambda: pair_wald(df, "y", "d", "z", "group"))
+    ours, t_ours = timed(lambda: pair_wald(df, y="y", d="d", z="z", group="group"))
     endog = pd.DataFrame({"d": df.d, "d_peer": df.d_peer, "dd": df.d * df.d_peer})  # built beforehand, not timed
     instr = pd.DataFrame({"z": df.z, "z_peer": df.z_peer, "zz": df.z * df.z_peer})
     const = pd.DataFrame({"const": np.ones(len(df))})

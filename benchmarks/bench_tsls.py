@@ -38,7 +38,7 @@ def main(n, n_sites):
     input_bytes = df.memory_usage(index=False).sum()
 
     tracemalloc.start()
-    ours, t_ours = timed(lambda: tsls(df, "y", ["m1", "m2"], instr, absorb="site", cluster="site"))
+    ours, t_ours = timed(lambda: tsls(df, y="y", d=["m1", "m2"], z=instr, absorb="site", cluster="site"))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
 

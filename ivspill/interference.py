@@ -115,7 +115,7 @@ def _mean_estimate(psi: np.ndarray, name: str, title: str, notes) -> Estimates:
                      "influence function (no interference)", title, notes=tuple(notes))
 
 # %% ../nbs/04_interference.ipynb #c016
-def ipw_ade(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: str | None = None,
+def ipw_ade(df: pd.DataFrame, *, y: str, d: str, covariates=None, pscore: str | None = None,
             method: str = "hajek") -> Estimates:
     """The selection-on-observables functional by IPW ("ht"), normalised IPW ("hajek") or AIPW ("aipw"): under
     interference it identifies the ADE E[Δ_i(D_−i)] when assignments are independent given W (CAI, Theorem 1)."""
@@ -175,10 +175,10 @@ def simulate_iv_interference(n: int = 4_000, n_reps: int = 1, rho: float = 0.0, 
                          "z": z.ravel(), "d": d.ravel(), "exposure": pi.ravel(), "y": y.ravel(), "delta": delta.ravel()})
 
 # %% ../nbs/04_interference.ipynb #c027
-def wald_lade(df: pd.DataFrame, y: str, d: str, z: str, cluster: str | None = None) -> Estimates:
+def wald_lade(df: pd.DataFrame, *, y: str, d: str, z: str, cluster: str | None = None) -> Estimates:
     """The Wald ratio (= just-identified 2SLS) read under interference: the LADE, the direct effect for compliers
     averaged over others' treatments, when take-up has no interference and instruments are independent (Theorem 2)."""
-    fit = wald(df, y, d, z, cluster=cluster)
+    fit = wald(df, y=y, d=d, z=z, cluster=cluster)
     notes = ("LADE: direct effect for compliers, averaged over the realised law of others' treatments; requires no "
              "interference in take-up (D_i = D_i(Z_i)) and instruments independent across units (Assumption 6)", ITR_SE)
     names = {"first_stage": "first_stage", "itt": "itt", "wald": "LADE"}
@@ -203,7 +203,8 @@ def local_linear_jump(y: np.ndarray, x: np.ndarray, bandwidth: float) -> tuple[n
     cov = (n_window / (n_window - 4))[:, None, None] * bread @ np.einsum("rni,rnj->rij", scores, scores) @ bread
     return beta[:, 1], np.sqrt(cov[:, 1, 1]), n_window
 
-def rdd_ade(df: pd.DataFrame, y: str, running: str, cutoff: float = 0.0, bandwidth: float | None = None) -> Estimates:
+def rdd_ade(df: pd.DataFrame, *, y: str, running: str, cutoff: float = 0.0,
+            bandwidth: float | None = None) -> Estimates:
     """Sharp RDD jump at `cutoff` by local linear regression with a triangular kernel (default bandwidth
     1.84·sd·n^(−1/5)): under interference, E[Δ(D_−i)] with homogeneous effects and independent running variables."""
     data = check_frame(df, numeric=[y, running], varying=[y, running])
@@ -244,7 +245,8 @@ def _logit_fit(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hessian = (x * (e * (1 - e))[:, None]).T @ x / len(d)
     return e, (x * (d - e)[:, None]) @ np.linalg.inv(hessian)
 
-def did_adtt(df: pd.DataFrame, y_pre: str, y_post: str, d: str, covariates=None, method: str = "ipw") -> Estimates:
+def did_adtt(df: pd.DataFrame, *, y_pre: str, y_post: str, d: str, covariates=None,
+             method: str = "ipw") -> Estimates:
     """2×2 panel DiD: `method` "plain" (no covariates), "ipw" (Abadie, normalised weights, logit score) or "or"
     (outcome regression of the control trend on covariates): under interference the ADTT when assignments are
     independent given W (CAI, Theorem 4). Standard errors from influence functions that include the estimation of
@@ -456,7 +458,7 @@ def _fisher_bounds(y, d, groups, xis, alternative, n_tables, n_base, n_iter, n_i
     table = bounds[0] if len(bounds) == 1 else (2 * np.minimum(bounds[0], bounds[1])).clip(upper=1.0)
     return table.rename_axis("xi"), designs
 
-def cai_sensitivity(df: pd.DataFrame, y: str, d: str, covariates=None, pscore: str | None = None,
+def cai_sensitivity(df: pd.DataFrame, *, y: str, d: str, covariates=None, pscore: str | None = None,
                     strata: str | None = None, xi=(1, 1.25, 1.5, 2, 3, 5, 8), n_strata: int = 6,
                     alternative: str = "greater", alpha: float = 0.05, n_base: int = 50_000, n_inner: int = 2_500,
                     n_final: int = 30_000, n_tables: int = 400, n_iter: int = 3, allow_underdispersion: bool = False,
@@ -561,7 +563,7 @@ _MANY_DRAWS = dict(n_tables=2_000, n_base=200_000, n_final=200_000)  # the s.d.s
 
 @cache
 def _lalonde_table1(seed):
-    return cai_sensitivity(load_lalonde(), "re78", "treat", LALONDE_COVARIATES, xi=(1, 1.25, 1.5),
+    return cai_sensitivity(load_lalonde(), y="re78", d="treat", covariates=LALONDE_COVARIATES, xi=(1, 1.25, 1.5),
                            alternative="two-sided", seed=seed, **_MANY_DRAWS).table
 
 # published value; Monte Carlo s.d. over seeds of ours (12 seeds) and of the paper's figure, whose number of permutation
@@ -593,7 +595,7 @@ for (_tau, _gamma), (_value, _tol, _why) in _PAPER_S2.items():
 @cache
 def _star_table_s3(seed):
     star = load_star_kindergarten().assign(ps=lambda s: star_pscore(s))
-    return cai_sensitivity(star, "score", "d", pscore="ps", xi=(1, 1.25, 2, 3), seed=seed, **_MANY_DRAWS)
+    return cai_sensitivity(star, y="score", d="d", pscore="ps", xi=(1, 1.25, 2, 3), seed=seed, **_MANY_DRAWS)
 
 @reproduction(_OAM, "Table S3 (STAR): one-sided p-value at xi = 1", 0.0012, 0.0007,
               "4 s.d. of the difference of two Monte Carlo p-values: ours (s.d. 0.00007 over seeds) and the paper's "

@@ -70,26 +70,26 @@ def simulate_types(n: int = 100_000, shares=(0.5, 0.2, 0.3, 0.0), effects=(2.0, 
                          "y0": y0, "m": m, "y": y0 + delta * m})
 
 # %% ../nbs/01_late.ipynb #c010
-def wald(df: pd.DataFrame, y: str, m: str, t: str, cluster: str | None = None) -> Estimates:
-    """Wald estimator ITT / first stage of the effect of `m` on `y` with instrument `t`: params `first_stage`, `itt`,
+def wald(df: pd.DataFrame, *, y: str, d: str, z: str, cluster: str | None = None) -> Estimates:
+    """Wald estimator ITT / first stage of the effect of `d` on `y` with instrument `z`: params `first_stage`, `itt`,
     `wald` (= 2SLS), robust (HC1) or, with `cluster`, clustered (CR1) covariance."""
     cov_type = resolve_cov_type(None, cluster)
-    data = check_frame(df, numeric=[y, m, t], keys=as_list(cluster), varying=[y, m, t])
+    data = check_frame(df, numeric=[y, d, z], keys=as_list(cluster), varying=[y, d, z])
     codes, n_clusters = check_clusters(data[cluster], cluster) if cluster else (None, 0)
-    tc = data[t].to_numpy(dtype=float) - data[t].mean()
-    if tc @ tc == 0: raise ValueError(f"column '{t}' does not vary: it cannot serve as an instrument")
-    outcomes = np.array(data[[m, y]], dtype=float)
+    tc = data[z].to_numpy(dtype=float) - data[z].mean()
+    if tc @ tc == 0: raise ValueError(f"column '{z}' does not vary: it cannot serve as an instrument")
+    outcomes = np.array(data[[d, y]], dtype=float)
     outcomes -= outcomes.mean(axis=0)
     slopes = tc @ outcomes / (tc @ tc)  # first stage, ITT (intercepts partialled out)
     if abs(slopes[0]) * np.sqrt(tc @ tc) < 1e-10 * np.sqrt(outcomes[:, 0] @ outcomes[:, 0]):
-        raise ValueError(f"zero first stage: '{t}' does not move '{m}' (assumption vi)")
+        raise ValueError(f"zero first stage: '{z}' does not move '{d}' (assumption vi)")
     resid = outcomes - tc[:, None] * slopes
     meat = sandwich_meat(resid, tc, codes, n_clusters)  # joint scores of the two slopes
     cov = sandwich_scale(cov_type, len(tc), 2, n_clusters) * meat / (tc @ tc) ** 2
     names = ["first_stage", "itt"]
     slopes_est = Estimates(pd.Series(slopes, index=names), pd.DataFrame(cov, index=names, columns=names), len(tc),
                            cov_label(cov_type),
-                           f"Wald estimate of the effect of {m} on {y}, instrument {t}", n_clusters or None)
+                           f"Wald estimate of the effect of {d} on {y}, instrument {z}", n_clusters or None)
     ratio = lambda th: np.array([th[0], th[1], th[1] / th[0]])
     jac = lambda th: np.array([[1, 0], [0, 1], [-th[1] / th[0] ** 2, 1 / th[0]]])
     return delta_method(ratio, slopes_est, names=["first_stage", "itt", "wald"], jacobian=jac)
@@ -235,7 +235,7 @@ def _msmm_cov_type(cov_type, cluster, site) -> str:
 def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
     "Checked data, site codes and replication of each site, cluster codes."
     mediators = as_list(mediators)
-    if not mediators: raise ValueError("name at least one mediator")
+    if not mediators: raise ValueError("name at least one mediator in `d`")
     keys = [c for c in (rep, site, cluster) if c is not None]
     data = check_frame(df, numeric=[y, *mediators], binary=[treatment], keys=keys, varying=[y, treatment])
     by_site = [c for c in (rep, site) if c is not None]
@@ -254,30 +254,29 @@ def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
     return data, mediators, site_codes, rep_of_site, cluster_codes, int(cluster_codes.max()) + 1
 
 # %% ../nbs/01_late.ipynb #c032
-def msmm_iv(df: pd.DataFrame, y: str, mediators, treatment: str, site: str, cluster: str | None = None,
+def msmm_iv(df: pd.DataFrame, *, y: str, d, z: str, site: str, cluster: str | None = None,
             method: str = "2sls", cov_type: str | None = None, rank_alpha: float | None = 0.05) -> IVResults:
-    """Multisite multiple-mediator IV: `y` on the `mediators` with site fixed effects, instrumented by the site×`treatment`
-    interactions (binary treatment randomised within `site`). `method`: "2sls" or "liml". Standard errors robust (HC1),
-    clustered (CR1) by `cluster`, or `cov_type="jackknife"` (delete one site). Diagnostics: first stage per mediator,
-    the site compliance matrix and its singular values, κ for LIML."""
+    """Multisite multiple-mediator IV: `y` on the mediators `d` with site fixed effects, instrumented by the site×`z`
+    interactions (binary instrument `z`, the treatment randomised within `site`). `method`: "2sls" or "liml".
+    Standard errors robust (HC1), clustered (CR1) by `cluster`, or `cov_type="jackknife"` (delete one site).
+    Diagnostics: first stage per mediator, the site compliance matrix and its singular values, κ for LIML."""
     if method not in ("2sls", "liml"): raise ValueError(f"method must be '2sls' or 'liml', got {method!r}")
     cov_type = _msmm_cov_type(cov_type, cluster, site)
-    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, mediators, treatment,
-                                                                                        site, cluster)
+    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster)
     n_sites, n_med = len(rep_of_site), len(mediators)
     if n_sites < n_med:
         raise ValueError(f"assumption (viii), sufficient rank: {n_sites} site(s) cannot identify {n_med} mediators")
-    d = _site_design(data, y, mediators, treatment, site_codes, n_sites, rep_of_site)
-    gamma = d.slopes[:, 1:]
-    check_full_rank(gamma.T @ (d.weight[:, None] * gamma), mediators,
+    design = _site_design(data, y, mediators, z, site_codes, n_sites, rep_of_site)
+    gamma = design.slopes[:, 1:]
+    check_full_rank(gamma.T @ (design.weight[:, None] * gamma), mediators,
                     "assumption (viii), sufficient rank: the site-by-mediator compliance matrix")
     notes = ()
     if cov_type == "jackknife" or (cluster is not None and not _nests_in_sites(cluster_codes, site_codes)):
         notes = ("first-stage diagnostics use robust (HC1) covariance: clusters that do not nest within sites with at "
                  "least two per site leave site-specific compliances with no clustered variance",)
-        first_stage = _msmm_first_stage(d, mediators, "robust", None, 0)
+        first_stage = _msmm_first_stage(design, mediators, "robust", None, 0)
     else:
-        first_stage = _msmm_first_stage(d, mediators, cov_type, cluster_codes, n_clusters)
+        first_stage = _msmm_first_stage(design, mediators, cov_type, cluster_codes, n_clusters)
     pvalue = first_stage["sw_pvalue" if n_med > 1 else "f_pvalue"]
     if rank_alpha is not None and (pvalue > rank_alpha).any():
         weak = pvalue[pvalue > rank_alpha]
@@ -288,25 +287,25 @@ def msmm_iv(df: pd.DataFrame, y: str, mediators, treatment: str, site: str, clus
     if np.isinf(first_stage["f_stat"]).any():
         notes += ("an infinite first-stage F: in some site the first stage fits exactly (e.g. every treated unit takes "
                   "the mediator and no control does), so its compliance has zero estimated variance",)
-    delta, cov, kappa = _msmm_fit(d, method, cov_type, cluster_codes, n_clusters)
+    delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
     site_labels = data.groupby(site, sort=False)[site].first().to_numpy()
     compliance = pd.DataFrame(gamma, index=pd.Index(site_labels, name=site), columns=mediators)
     diagnostics = {"compliance": compliance, "singular_values": np.linalg.svd(gamma, compute_uv=False),
                    "kappa": float(kappa[0]), "n_sites": n_sites}
     return IVResults(pd.Series(delta[0], index=mediators, name="estimate"),
                      pd.DataFrame(cov[0], index=mediators, columns=mediators), len(data),
-                     _msmm_cov_label(cov_type), f"MSMM-IV ({method.upper()}, {n_sites} sites × {treatment} instruments, site fixed effects)",
+                     _msmm_cov_label(cov_type), f"MSMM-IV ({method.upper()}, {n_sites} sites × {z} instruments, site fixed effects)",
                      n_clusters or None, diagnostics, notes, first_stage=first_stage)
 
 # %% ../nbs/01_late.ipynb #c034
-def msmm_iv_reps(df: pd.DataFrame, y: str, mediators, treatment: str, site: str, rep: str,
+def msmm_iv_reps(df: pd.DataFrame, *, y: str, d, z: str, site: str, rep: str,
                  cluster: str | None = None, method: str = "2sls", cov_type: str | None = None) -> pd.DataFrame:
     "MSMM-IV estimates and standard errors for every replication `rep` of a stacked simulation frame, vectorised."
     cov_type = _msmm_cov_type(cov_type, cluster, site)
-    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, mediators, treatment,
-                                                                                        site, cluster, rep)
-    d = _site_design(data, y, mediators, treatment, site_codes, len(rep_of_site), rep_of_site)
-    delta, cov, kappa = _msmm_fit(d, method, cov_type, cluster_codes, n_clusters)
+    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster,
+                                                                                        rep)
+    design = _site_design(data, y, mediators, z, site_codes, len(rep_of_site), rep_of_site)
+    delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
     se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
     index = pd.Index(data.groupby(rep, sort=False)[rep].first().to_numpy(), name=rep)
     return pd.concat([pd.DataFrame(delta, index=index, columns=mediators),
@@ -349,16 +348,16 @@ def simulate_multisite(n_sites: int = 50, n_per_site: int = 200, delta=(1.0, 0.5
     return frame
 
 # %% ../nbs/01_late.ipynb #c038
-def msmm_truth(df: pd.DataFrame, mediators=("m1", "m2"), site: str = "site", treatment: str = "t") -> pd.DataFrame:
+def msmm_truth(df: pd.DataFrame, *, d=("m1", "m2"), site: str = "site", z: str = "t") -> pd.DataFrame:
     """From the person-level potential quantities `gamma_<m>`, `delta_<m>` of a simulated frame: the ATE of each
-    mediator, the probability limit δ + (G'WG)⁻¹G'We of MSMM-IV 2SLS, and their difference (the bias)."""
-    mediators = as_list(mediators)
+    mediator in `d`, the probability limit δ + (G'WG)⁻¹G'We of MSMM-IV 2SLS, and their difference (the bias)."""
+    mediators = as_list(d)
     g_cols, d_cols = [f"gamma_{m}" for m in mediators], [f"delta_{m}" for m in mediators]
     itt = pd.Series(np.einsum("ij,ij->i", df[g_cols].to_numpy(), df[d_cols].to_numpy()), index=df.index)
     by_site = df.groupby(site)
     big_g = by_site[g_cols].mean().to_numpy()
     beta = itt.groupby(df[site]).mean().to_numpy()
-    weight = by_site.size().to_numpy() * by_site[treatment].mean().to_numpy() * (1 - by_site[treatment].mean().to_numpy())
+    weight = by_site.size().to_numpy() * by_site[z].mean().to_numpy() * (1 - by_site[z].mean().to_numpy())
     plim = np.linalg.solve(big_g.T @ (weight[:, None] * big_g), big_g.T @ (weight * beta))
     ate = df[d_cols].mean().to_numpy()
     return pd.DataFrame({"ate": ate, "plim_2sls": plim, "bias": plim - ate}, index=mediators)
@@ -408,13 +407,13 @@ class SiteEffects(ResultDisplay):
         return axes
 
 # %% ../nbs/01_late.ipynb #c044
-def site_effects(df: pd.DataFrame, y: str, mediators, treatment: str, site: str) -> SiteEffects:
-    """Per-site ITT of `treatment` on `y` and compliances (effects on each mediator) as differences in means with
-    Neyman standard errors; the between-site regression through the origin (eq. 7/9) and the z test of a free
-    intercept (Reardon & Raudenbush 2013's falsification check), shown together as a `SiteEffects`."""
-    data, mediators, *_ = _prepare_msmm(df, y, mediators, treatment, site, None)
-    moments = cell_moments(data, [site, treatment], [y, *mediators])
-    treated, control = moments.xs(1, level=treatment), moments.xs(0, level=treatment)
+def site_effects(df: pd.DataFrame, *, y: str, d, z: str, site: str) -> SiteEffects:
+    """Per-site ITT of the instrument `z` on `y` and compliances (effects on each mediator in `d`) as differences in
+    means with Neyman standard errors; the between-site regression through the origin (eq. 7/9) and the z test of a
+    free intercept (Reardon & Raudenbush 2013's falsification check), shown together as a `SiteEffects`."""
+    data, mediators, *_ = _prepare_msmm(df, y, d, z, site, None)
+    moments = cell_moments(data, [site, z], [y, *mediators])
+    treated, control = moments.xs(1, level=z), moments.xs(0, level=z)
     n = treated["n"] + control["n"]
     table = pd.DataFrame({"n": n, "weight": treated["n"] * control["n"] / n})  # = n_s p_s (1 - p_s)
     for col, name in [(y, "itt"), *[(m, m) for m in mediators]]:
@@ -422,8 +421,9 @@ def site_effects(df: pd.DataFrame, y: str, mediators, treatment: str, site: str)
         table[f"se_{name}"] = np.sqrt(treated[f"se_{col}"] ** 2 + control[f"se_{col}"] ** 2)
     root_w = np.sqrt(table["weight"])
     scaled = table[["itt", *mediators]].mul(root_w, axis=0).assign(intercept=root_w)
-    between = ols(scaled, "itt", mediators, constant=False, title="Between-site regression through the origin")
-    free = ols(scaled, "itt", ["intercept", *mediators], constant=False, title="Between-site regression, free intercept")
+    between = ols(scaled, y="itt", x=mediators, constant=False, title="Between-site regression through the origin")
+    free = ols(scaled, y="itt", x=["intercept", *mediators], constant=False,
+               title="Between-site regression, free intercept")
     test = TestResult(float(free.tstats["intercept"]), float(free.pvalues["intercept"]), "z test",
                       "the between-site regression passes through the origin (eq. 7)",
                       details=free.summary().loc[["intercept"]], title="Free-intercept test")
@@ -439,7 +439,7 @@ def msmm_coverage(n_reps: int = 500, level: float = 0.95, cov_type: str = "jackk
     sims = simulate_multisite(n_reps=n_reps, seed=seed, **design)
     names = [f"m{p + 1}" for p in range(len(delta))]
     cluster = "site" if cov_type == "clustered" else None
-    reps = msmm_iv_reps(sims, "y", names, "t", "site", rep="rep", cluster=cluster, cov_type=cov_type)
+    reps = msmm_iv_reps(sims, y="y", d=names, z="t", site="site", rep="rep", cluster=cluster, cov_type=cov_type)
     z = stats.norm.ppf(0.5 + level / 2)
     covered = np.abs(reps[names].to_numpy() - delta) <= z * reps[[f"se_{m}" for m in names]].to_numpy()
     return pd.Series(covered.mean(axis=0), index=names, name=f"coverage ({cov_type})")
@@ -449,11 +449,11 @@ def msmm_coverage(n_reps: int = 500, level: float = 0.95, cov_type: str = "jackk
               1.3, 0.063, "four standard errors (0.0157) of the Wald estimate with n = 400,000: fails for about one "
               "seed in 16,000", kind="simulation", seed=2013)
 def _eq3_wald(seed):
-    return wald(simulate_linear_site(400_000, corr=0.5, seed=seed), "y", "m", "t").params["wald"]
+    return wald(simulate_linear_site(400_000, corr=0.5, seed=seed), y="y", d="m", z="t").params["wald"]
 
 @reproduction("Reardon & Raudenbush (2013)", "eq. (7)-(9): MSMM-IV recovers δ₁ = 1 under assumptions (i)-(ix)",
               1.0, 0.27, "four jackknife standard errors (0.066) with 100 sites of 1,000: fails for about one seed "
               "in 16,000", kind="simulation", seed=2013)
 def _eq9_msmm(seed):
     sims = simulate_multisite(n_sites=100, n_per_site=1000, gamma_sd=(0.5, 0.5), confounding=0.5, seed=seed)
-    return msmm_iv(sims, "y", ["m1", "m2"], "t", "site", cov_type="jackknife").params["m1"]
+    return msmm_iv(sims, y="y", d=["m1", "m2"], z="t", site="site", cov_type="jackknife").params["m1"]

@@ -89,7 +89,7 @@ def simulate_pairs(n_pairs: int = 50_000, shares=(0.0, 0.0, 0.45, 0.25, 0.3), ty
                          **d_pot, **y_pot, "d": d, "d_peer": d_peer, "y": y})
 
 # %% ../nbs/03_pairs.ipynb #c011
-def pair_frame(df: pd.DataFrame, group: str, z: str, d: str, y: str | None = None) -> pd.DataFrame:
+def pair_frame(df: pd.DataFrame, *, group: str, z: str, d: str, y: str | None = None) -> pd.DataFrame:
     """Checked pair data, one row per unit: `group`, `z`, `d` (and `y`) plus `z_peer`, `d_peer` (`y_peer`) and the
     assignment `cell` '00', '10', '01', '11' (own, peer). Raises unless every group has exactly two rows."""
     data = check_frame(df, numeric=as_list(y), binary=[z, d], keys=[group])
@@ -118,12 +118,12 @@ def pair_moments(frame: pd.DataFrame, values: dict, cells=CELLS, weights=None, s
     return cell_mean_estimates(frame["cell"], frame["group"], values, cells, weights, small_sample, only, title)
 
 # %% ../nbs/03_pairs.ipynb #c018
-def compliance_shares(df: pd.DataFrame, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
+def compliance_shares(df: pd.DataFrame, *, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
     """Shares of always-takers, social-interaction compliers, compliers, group compliers and never-takers (Prop. 1 for
     pairs, Prop. 5 for larger groups of equal size), with group-clustered standard errors; for pairs also P[AT,AT],
     P[NT,NT] and K = P[ξ_i ∈ {AT,SC}, ξ_j ∈ {GC,NT}]. Missing assignment cells merge the shares they cannot separate.
     Shares without sampling variance (e.g. exactly 0 under one-sided noncompliance) are named in a note."""
-    frame = group_frame(df, group, z, d)
+    frame = group_frame(df, group=group, z=z, d=d)
     if frame.d.nunique() < 2: raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
     return _group_shares(frame, small_sample) if frame.attrs["n_peers"] > 1 else _pair_shares(frame, small_sample)
 
@@ -146,7 +146,7 @@ def _pair_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
     return functionals(moments, funcs, "Compliance types (Prop. 1)")
 
 # %% ../nbs/03_pairs.ipynb #c021
-def group_frame(df: pd.DataFrame, group: str, z: str, d: str, y: str | None = None) -> pd.DataFrame:
+def group_frame(df: pd.DataFrame, *, group: str, z: str, d: str, y: str | None = None) -> pd.DataFrame:
     """Checked group data, one row per unit: `z`, `d` (`y`), `w` (peers assigned), `s` (peers treated), `group`, and
     `cell` = f"{z}{w}"; pairs also get `z_peer`, `d_peer` (`y_peer`). All groups must have the same size."""
     data = check_frame(df, numeric=as_list(y), binary=[z, d], keys=[group])
@@ -156,7 +156,7 @@ def group_frame(df: pd.DataFrame, group: str, z: str, d: str, y: str | None = No
                          "identification results hold for a given group size; analyse each size separately")
     if sizes[0] < 2: raise ValueError(f"groups of '{group}' have a single member: there are no peers")
     if sizes[0] == 2:
-        frame = pair_frame(data, group, z, d, y)
+        frame = pair_frame(data, group=group, z=z, d=d, y=y)
         frame["w"], frame["s"] = frame.z_peer, frame.d_peer
     else:
         codes, n_groups = check_clusters(data[group], group)
@@ -315,13 +315,13 @@ def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
     return pd.Series(probs, index=frame.group.to_numpy()[first]).reindex(frame.group.to_numpy()).to_numpy()
 
 # %% ../nbs/03_pairs.ipynb #c042
-def pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, covariates=None, pscore: str | None = None,
+def pair_wald(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, covariates=None, pscore: str | None = None,
               small_sample: str = "cr1") -> PairWald:
     """Direct LATE E[Y(1,0) − Y(0,0) | C] and spillover LATE E[Y(0,1) − Y(0,0) | peer C] under one-sided
     noncompliance in pairs (Cor. 1), with group-clustered standard errors, Anderson–Rubin sets (`ar_sets`), the
     first stage and its F, the ITTs, and Prop. 2's local average potential outcomes. With `covariates` (or `pscore`,
     a column of design probabilities of each unit's cell) the cell means are IPW-weighted (Prop. 4)."""
-    frame = pair_frame(df, group, z, d, y)
+    frame = pair_frame(df, group=group, z=z, d=d, y=y)
     check_frame(df, varying=[y])  # a constant outcome has nothing to estimate
     for c in as_list(covariates) + as_list(pscore): frame[c] = check_frame(df, numeric=[c])[c].to_numpy(dtype=float)
     check_osn(frame)
@@ -361,11 +361,11 @@ def anderson_rubin_set(itt: float, first_stage: float, var_itt: float, var_fs: f
     return ConfidenceSet(tuple(pieces), parameter, level, "Anderson–Rubin")
 
 # %% ../nbs/03_pairs.ipynb #c053
-def pair_wald_reps(df: pd.DataFrame, y: str, d: str, z: str, group: str, rep: str,
+def pair_wald_reps(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, rep: str,
                    small_sample: str = "cr1") -> pd.DataFrame:
     """Direct and spillover LATEs with clustered standard errors for every replication `rep` of a stacked frame of
     pairs under one-sided noncompliance (group labels unique across replications), by the closed forms, vectorised."""
-    frame = pair_frame(df, group, z, d, y)
+    frame = pair_frame(df, group=group, z=z, d=d, y=y)
     check_osn(frame)
     reps, rep_index = pd.factorize(check_frame(df, keys=[rep])[rep])
     n_reps = len(rep_index)
@@ -403,18 +403,18 @@ def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0
     sims = simulate_pairs(n_pairs * n_reps, seed=seed, **{**OSN_DESIGN, **design})
     sims["rep"] = sims.group // n_pairs
     truth = np.array([(sims.y10 - sims.y00)[sims.type == "C"].mean(), (sims.y01 - sims.y00)[sims.peer_type == "C"].mean()])
-    reps = pair_wald_reps(sims, "y", "d", "z", "group", rep="rep")
+    reps = pair_wald_reps(sims, y="y", d="d", z="z", group="group", rep="rep")
     z = stats.norm.ppf(0.5 + level / 2)
     covered = np.abs(reps[["direct", "spillover"]].to_numpy() - truth) <= z * reps[["se_direct", "se_spillover"]].to_numpy()
     return pd.Series(covered.mean(axis=0), index=["direct", "spillover"], name="coverage")
 
 # %% ../nbs/03_pairs.ipynb #c057
-def naive_iv(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> IVResults:
+def naive_iv(df: pd.DataFrame, *, y: str, d: str, z: str, group: str) -> IVResults:
     """The naive ITT (Y on Z_i) and naive 2SLS (Y on D_i instrumented by Z_i), which ignore the peers, with their joint
     covariance clustered by group (CR1) and the naive first stage (its F) in `first_stage`. For pairs without cell 11
     they estimate δ − λ·P[Z_j = 1 | Z_i = 0] (`naive_decomposition`, exact in sample)."""
     data = check_frame(df, numeric=[y], binary=[z, d], keys=[group])
-    first_stage = tsls(data, y, d, z, cluster=group).first_stage  # and tsls's named errors, e.g. a zero first stage
+    first_stage = tsls(data, y=y, d=d, z=z, cluster=group).first_stage  # and tsls's named errors, e.g. a zero first stage
     moments = cell_mean_estimates(data[z].astype(int), data[group], {"y": data[y], "d": data[d]}, title="Means by Z")
     itt = lambda m: m["y|1"] - m["y|0"]
     fit = functionals(moments, {"naive_itt": itt, "naive_2sls": lambda m: itt(m) / (m["d|1"] - m["d|0"])},
@@ -426,12 +426,12 @@ def naive_decomposition(direct: float, spillover: float, n00: int, n01: int) -> 
     return direct - spillover * n01 / (n00 + n01)
 
 # %% ../nbs/03_pairs.ipynb #c060
-def validity_test(df: pd.DataFrame, y: str, d: str, z: str, group: str, y_grid=None, n_draws: int = 100_000,
+def validity_test(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, y_grid=None, n_draws: int = 100_000,
                   seed=0) -> TestResult:
     """Prop. 3 inequalities T(𝒴) ≤ 0 for own (cell 10, D_i = 0) and peer (cell 01, D_j = 0) take-up, over sets 𝒴,
     tested jointly by their maximum t statistic, with a p-value simulated (`n_draws`, `seed`) at the least favourable
     null; `details`: each inequality's estimate, clustered standard error and t."""
-    frame = pair_frame(df, group, z, d, y)
+    frame = pair_frame(df, group=group, z=z, d=d, y=y)
     check_frame(df, varying=[y])
     empty = [c for c in ("00", "10", "01") if not (frame.cell == c).any()]
     if empty: raise ValueError(f"assignment cell(s) {empty} (own, peer) are empty: the test needs cells 00, 10 and 01")
@@ -472,7 +472,8 @@ class _ArmMeans:
         name, cell = key.split("|")
         return self.means[key if cell == "00" else f"{name}|{self.arm}:{cell}"]
 
-def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
+def multiarm_pair_wald(df: pd.DataFrame, *, y: str, d: str, z: str, group: str,
+                       small_sample: str = "cr1") -> Estimates:
     """Pair Wald per arm k = 1..K of a multi-arm design (Prop. 7): z, d in {0..K}, control pairs have both z = 0.
     ITTs and LATEs named '<estimand> (arm k)' with their joint group-clustered covariance (the arms share the control
     pairs); `diagnostics['arms']`: each arm's number of pairs and first-stage F."""
@@ -483,7 +484,8 @@ def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, sma
     if switched.any(): raise ValueError(f"{int(switched.sum())} unit(s) took an arm other than their assignment (Prop. 7 (b) fails)")
     mixed = int((data[z].where(data[z] != 0).groupby(data[group]).nunique() > 1).sum())
     if mixed: raise ValueError(f"{mixed} pair(s) have members assigned to different arms (Prop. 7: one arm per pair)")
-    frame = pair_frame(data.assign(**{z: (data[z] != 0).astype(int), d: (data[d] != 0).astype(int)}), group, z, d, y)
+    frame = pair_frame(data.assign(**{z: (data[z] != 0).astype(int), d: (data[d] != 0).astype(int)}),
+                       group=group, z=z, d=d, y=y)
     check_osn(frame)
     arm_of_unit = data.groupby(group)[z].transform("max").to_numpy()
     cell = np.where(frame.cell == "00", "00", [f"{k}:{c}" for k, c in zip(arm_of_unit, frame.cell)])
@@ -503,11 +505,11 @@ def multiarm_pair_wald(df: pd.DataFrame, y: str, d: str, z: str, group: str, sma
                      ("the arms share the control pairs (cell 00): `cov` holds the covariances across arms",))
 
 # %% ../nbs/03_pairs.ipynb #c072
-def ipt_potential_outcomes(df: pd.DataFrame, y: str, d: str, z: str, group: str) -> pd.DataFrame:
+def ipt_potential_outcomes(df: pd.DataFrame, *, y: str, d: str, z: str, group: str) -> pd.DataFrame:
     """E[Y(d, s) | type] by the Prop. 6 recursion for groups of equal size (two-sided noncompliance): rows (type, d),
     columns s = number of treated peers; Y(1, ·) for every type but NT, Y(0, ·) for every type but AT; NaN where a
     (d, z, w, s) cell is empty. Assumes types independent across group members (IPT alone is not enough)."""
-    frame = group_frame(df, group, z, d, y)
+    frame = group_frame(df, group=group, z=z, d=d, y=y)
     chain = _group_chain(frame.attrs["n_peers"])
     cells, labels = [c for c, _ in chain], [t for _, t in chain]
     take_up = frame.groupby("cell", observed=True).d.mean().reindex(cells)
@@ -547,7 +549,7 @@ def foos_replica(seed=0, baseline: float = 0.19, direct: float = 0.0675, spillov
                          "voted": voted.ravel()})
 
 # %% ../nbs/03_pairs.ipynb #c081
-def peer_assignment_share(df: pd.DataFrame, z: str, group: str) -> pd.Series:
+def peer_assignment_share(df: pd.DataFrame, *, z: str, group: str) -> pd.Series:
     "Share of the other members of each unit's group assigned (z = 1); NaN for units alone in their group."
     data = check_frame(df, binary=[z], keys=[group])
     codes, n_groups = pd.factorize(data[group])[0], data[group].nunique()
@@ -562,7 +564,8 @@ _FOOS = "Vazquez-Bare, Causal Spillover Effects Using IV (JASA), Foos & de Rooij
 @reproduction(_FOOS, "Table 2: first-stage F, 965 of 2,137 called answering (CR1)", 1759.03, 0.005,
               "the paper prints two decimals", kind="fixture")
 def _foos_f():
-    return naive_iv(foos_replica(), "voted", "answered", "called", "household").first_stage.loc["answered", "f_stat"]
+    return naive_iv(foos_replica(), y="voted", d="answered", z="called",
+                    group="household").first_stage.loc["answered", "f_stat"]
 
 @reproduction(_FOOS, "Table 2 col. (1): naive 2SLS = δ − λ·2137/7723 from col. (2)", 0.0394, 0.00005,
               "the paper prints four decimals", kind="arithmetic")

@@ -187,15 +187,16 @@ def _recode(values: pd.Series, levels, name: str) -> tuple[np.ndarray, int]:
                                        f"{list(pd.unique(values[unknown]))[:5]}")
     return pd.Categorical(values, categories=levels).codes, len(levels)
 
-def targeting_moments(df: pd.DataFrame, y: str, t: str, z: str, t_levels=None, z_levels=None,
+def targeting_moments(df: pd.DataFrame, *, y: str, d: str, z: str, d_levels=None, z_levels=None,
                       cluster: str | None = None) -> Estimates:
-    """P(t|z) and Ē_z(t) = E[Y·1(T=t) | Z=z] for every (t, z), named 'P{t}|{z}' and 'E{t}|{z}' with t, z the codes
-    of `t_levels`, `z_levels`, with a covariance clustered by `cluster` (CR0) or robust (HC0)."""
-    data = check_frame(df, numeric=[y], keys=[t, z] + ([cluster] if cluster else []))
-    (tt, n_t), (zz, n_z) = _recode(data[t], t_levels, t), _recode(data[z], z_levels, z)
+    """P(t|z) and Ē_z(t) = E[Y·1(T=t) | Z=z] for every (t, z), T the treatment column `d`, named 'P{t}|{z}' and
+    'E{t}|{z}' with t, z the codes of `d_levels`, `z_levels`, with a covariance clustered by `cluster` (CR0) or robust
+    (HC0)."""
+    data = check_frame(df, numeric=[y], keys=[d, z] + ([cluster] if cluster else []))
+    (tt, n_t), (zz, n_z) = _recode(data[d], d_levels, d), _recode(data[z], z_levels, z)
     empty = sorted(set(range(n_z)) - set(zz))
     if empty: raise ValueError(f"instrument value(s) {empty} of '{z}' have no observations")
-    for name, n_levels in ((t, n_t), (z, n_z)):
+    for name, n_levels in ((d, n_t), (z, n_z)):
         if n_levels < 2: raise ValueError(f"column '{name}' takes one value: targeting needs at least two levels")
     yy = data[y].to_numpy(dtype=float)
     values = {**{f"P{k}": (tt == k).astype(float) for k in range(n_t)}, **{f"E{k}": yy * (tt == k) for k in range(n_t)}}
@@ -238,13 +239,14 @@ _IMPLICATIONS = {"universal": "P(t|z) ≤ P(t|0) whenever z does not target t (2
                  "one_to_one": "P(t'|z) + P(t|z') ≤ 1 when z targets t and z' targets t' (2.2), "
                                "and P(0|z) + P(t|z'') ≤ 1 for z'' ≠ z (2.3)"}
 
-def targeting_test(df: pd.DataFrame, t: str, z: str, targeting: str = "universal", targets: dict | None = None,
-                   t_levels=None, z_levels=None, cluster: str | None = None, n_draws: int = 100_000,
+def targeting_test(df: pd.DataFrame, *, d: str, z: str, targeting: str = "universal", targets: dict | None = None,
+                   d_levels=None, z_levels=None, cluster: str | None = None, n_draws: int = 100_000,
                    seed=0) -> TestResult:
     """Max-t test of the inequalities the targeting class implies: the largest studentised slack, its p-value at the
     least-favourable null (all inequalities binding) simulated with `n_draws` draws; `df` counts the inequalities and
     `details` holds each slack (≤ 0 under the hypothesis), its standard error and t statistic."""
-    moments = targeting_moments(df.assign(_y=0.0), "_y", t, z, t_levels, z_levels, cluster)
+    moments = targeting_moments(df.assign(_y=0.0), y="_y", d=d, z=z, d_levels=d_levels, z_levels=z_levels,
+                                cluster=cluster)
     ineq = targeting_inequalities(moments.diagnostics["n_z"], moments.diagnostics["n_t"], targeting, targets)
     est = functionals(moments, ineq, f"Testable implications of {targeting} targeting")
     details = est.summary()[["estimate", "std_error", "t"]].rename(columns={"estimate": "slack"})
@@ -359,12 +361,12 @@ def _functionals_with_exact_zeros(moments: Estimates, funcs: dict, title: str, n
     return Estimates(est.params, pd.DataFrame(cov, est.cov.index, est.cov.columns), est.nobs, est.cov_type, title,
                      est.n_clusters, notes=est.notes)
 
-def identify(df: pd.DataFrame, y: str, t: str, z: str, model: str = "3x3", t_levels=None, z_levels=None,
+def identify(df: pd.DataFrame, *, y: str, d: str, z: str, model: str = "3x3", d_levels=None, z_levels=None,
              cluster: str | None = None) -> Estimates:
     """Every point-identified share and counterfactual mean of the `model` ("2xT": z = 1 targets t = 1; "3x3": z = t
     targets t = 1, 2) under universal targeting, with delta-method covariance; `diagnostics` holds the moments and, for
     3×3, the 'p segment': the shares of C_000, C_002, C_010, C_012 at both ends of the interval of p = Pr(C_000)."""
-    m = targeting_moments(df, y, t, z, t_levels, z_levels, cluster)
+    m = targeting_moments(df, y=y, d=d, z=z, d_levels=d_levels, z_levels=z_levels, cluster=cluster)
     n_z, n_t = m.diagnostics["n_z"], m.diagnostics["n_t"]
     if model == "2xT":
         if n_z != 2: raise ValueError(f"the 2×T model needs a binary instrument; '{z}' has {n_z} values")
@@ -517,9 +519,9 @@ def head_start_replica(n: int = 20_000, noise_sd: float = 0.0, seed=0) -> pd.Dat
     return pd.concat(rows, ignore_index=True)
 
 # %% ../nbs/02_targeting.ipynb #c064
-def head_start_table6(df: pd.DataFrame, y: str = "y", t: str = "t", z: str = "z", cluster: str | None = None) -> dict:
+def head_start_table6(df: pd.DataFrame, *, y: str = "y", d: str = "t", z: str = "z", cluster: str | None = None) -> dict:
     "Table 6 of Lee & Salanié on a 2×3 (n, h, c) data set: Panel A shares, Panel B means (Prop 5-6), Panel C bounds (Prop 7)."
-    m = targeting_moments(df, y, t, z, t_levels=["n", "h", "c"], z_levels=[0, 1], cluster=cluster)
+    m = targeting_moments(df, y=y, d=d, z=z, d_levels=["n", "h", "c"], z_levels=[0, 1], cluster=cluster)
     two = two_by_t_functionals(3)
     panel_ab = functionals(m, {"share C_nh": two["share C_01"], "share C_ch": two["share C_21"],
                                "E[Y(n)|C_nh]": two["E[Y(0)|C_01]"], "E[Y(c)|C_ch]": two["E[Y(2)|C_21]"],

@@ -22,7 +22,7 @@ def cwate_panel(corr: float = 0.5, gamma_mean: float = 0.5, gamma_sd: float = 0.
                 n: int = 20_000, seed=0) -> pd.Series:
     "ATE, CWATE (formula), CWATE and the Wald estimate with its standard error on a simulated population."
     pop = simulate_linear_site(n, gamma_mean=gamma_mean, gamma_sd=gamma_sd, delta_sd=delta_sd, corr=corr, seed=seed)
-    truth, fit = cwate(pop.gamma, pop.delta), wald(pop, "y", "m", "t")
+    truth, fit = cwate(pop.gamma, pop.delta), wald(pop, y="y", d="m", z="t")
     formula = 1.0 + corr * gamma_sd * delta_sd / gamma_mean
     return pd.Series({"ATE": 1.0, "CWATE (formula)": formula, "CWATE (population)": truth["cwate"],
                       "Wald estimate": fit.params["wald"], "Wald std. error": fit.std_errors["wald"]})
@@ -51,7 +51,7 @@ def pair_wald_panel(share_c: float = 0.45, share_gc: float = 0.25, direct: float
     shares = (0, 0, share_c, share_gc, max(0.0, 1 - share_c - share_gc))
     pop = simulate_pairs(n_pairs, shares=shares, type_corr=0.3, cell_probs=(0.4, 0.3, 0.3, 0.0),
                          tau_direct=(0, 0, direct, direct, direct), tau_spill=(spillover,) * 5, seed=seed)
-    fit = pair_wald(pop, "y", "d", "z", "group")
+    fit = pair_wald(pop, y="y", d="d", z="z", group="group")
     truth = {"direct": (pop.y10 - pop.y00)[pop.type == "C"].mean(),
              "spillover": (pop.y01 - pop.y00)[pop.peer_type == "C"].mean()}
     return pd.DataFrame({"truth": truth, "estimate": fit.params, "std_error": fit.std_errors})
@@ -79,7 +79,7 @@ def bounds_panel(share_ss: float = 0.1, n_pairs: int = 4_000) -> pd.DataFrame:
     share_ss = round(share_ss * 1000) / 1000  # exact populations need whole counts
     probs = {"AA": 0.1, "AC": 0.15, "AN": 0.05, "CC": 0.4 - share_ss, "NC": 0.2, "NN": 0.1, "SS": share_ss}
     pop = simulate_mtr_pairs({k: v for k, v in probs.items() if v > 0}, n_pairs=n_pairs, noise_sd=0.0, exact=True)
-    fit = mtr_bounds(pop, "y", "d", "z", "group", n_boot=2, min_share=1e-9)
+    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=2, min_share=1e-9)
     return pd.DataFrame({"lower": fit.lower, "upper": fit.upper, "truth": mtr_truth(pop, 1)})
 
 def plot_bounds(share_ss: float = 0.1, ax=None):

@@ -40,7 +40,7 @@ def test_truth_inside_exact_population_bounds(design):
     total = sum(pairs.values())
     pop = simulate_mtr_pairs({k: v / total for k, v in pairs.items()}, n_pairs=4 * total, outcomes=outcomes,
                              noise_sd=0.0, exact=True)
-    fit = mtr_bounds(pop, "y", "d", "z", "group", n_boot=2, min_share=1e-9)
+    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=2, min_share=1e-9)
     truth = mtr_truth(pop, 1)[fit.lower.index]
     identified = truth.notna()
     assert fit.contains(truth[identified], tol=1e-9)[identified].all(), (fit.summary(), truth)
@@ -52,7 +52,7 @@ def test_no_interference_gives_the_late():
     outcomes["A"], outcomes["N"] = (9, 0.5, 0, 0), (-9, 0.5, 0, 0)
     pop = simulate_mtr_pairs({"AA": .1, "AC": .2, "AN": .1, "CC": .3, "NC": .2, "NN": .1}, n_pairs=80,
                              outcomes=outcomes, noise_sd=0.0, exact=True)
-    fit = mtr_bounds(pop, "y", "d", "z", "group", n_boot=2)
+    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=2)
     late = outcomes["C"][1]
     np.testing.assert_allclose(fit.lower[["tau_D(0)", "tau_D(1)"]], late, atol=1e-10)
     np.testing.assert_allclose(fit.upper[["tau_D(0)", "tau_D(1)"]], late, atol=1e-10)
@@ -64,12 +64,12 @@ def test_affine_invariance_and_relabelling():
     """y → 3 + 2y maps the bounds to 2L, 2U; shuffling rows changes nothing."""
     sim = simulate_mtr_pairs({"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1,
                               "GG": .05, "NC": .15, "NN": .1}, n_pairs=3_000, seed=42)
-    base = mtr_bounds(sim, "y", "d", "z", "group", n_boot=2)
-    scaled = mtr_bounds(sim.assign(y=3 + 2 * sim.y), "y", "d", "z", "group", n_boot=2)
+    base = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=2)
+    scaled = mtr_bounds(sim.assign(y=3 + 2 * sim.y), y="y", d="d", z="z", group="group", n_boot=2)
     close = dict(rtol=1e-10, atol=1e-12)  # rounding only: relative differences ≤ 2e-13 over seeds
     np.testing.assert_allclose(scaled.lower, 2 * base.lower, **close)
     np.testing.assert_allclose(scaled.upper, 2 * base.upper, **close)
-    shuffled = mtr_bounds(sim.sample(frac=1.0, random_state=1), "y", "d", "z", "group", n_boot=2)
+    shuffled = mtr_bounds(sim.sample(frac=1.0, random_state=1), y="y", d="d", z="z", group="group", n_boot=2)
     np.testing.assert_allclose(shuffled.lower, base.lower, **close)
 
 
@@ -77,9 +77,9 @@ def test_bad_designs_are_refused():
     sim = simulate_mtr_pairs({"CC": .5, "NC": .5}, n_pairs=500, seed=43)
     group_level = sim.assign(z=sim.groupby("group").z.transform("first"))  # whole groups assigned together
     with pytest.raises(ValueError, match="individually randomised"):
-        mtr_bounds(group_level, "y", "d", "z", "group")
+        mtr_bounds(group_level, y="y", d="d", z="z", group="group")
     with pytest.raises(ValueError, match="different sizes"):
-        mtr_bounds(pd.concat([sim, sim.iloc[:1].assign(group=-1)]), "y", "d", "z", "group")
+        mtr_bounds(pd.concat([sim, sim.iloc[:1].assign(group=-1)]), y="y", d="d", z="z", group="group")
     with pytest.raises(ValueError, match="violate irrelevance"):
         simulate_mtr_pairs({"AS": 1.0}, n_pairs=10)
 
@@ -104,20 +104,24 @@ P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP":
 
 def test_entry_points_return_family_members():
     sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=2_000, seed=46)
-    fit = mtr_bounds(sim, "y", "d", "z", "group", n_boot=50)
+    fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=50)
     assert isinstance(fit, Bounds) and (fit.se_lower > 0).all() and (fit.se_upper > 0).all()
     assert fit.notes[0].startswith("1 peer(s) per unit") and not fit.crossed.any()
     for hypothesis, rows in (("irrelevance", 8), ("sutva", 2)):
-        test = mtr_tests(sim, "d", "z", "group", hypothesis, n_boot=50)
+        test = mtr_tests(sim, d="d", z="z", group="group", hypothesis=hypothesis, n_boot=50)
         assert isinstance(test, TestResult) and len(test.details) == rows and 0 <= test.p_value <= 1
-    assert mtr_tests(sim, "d", "z", "group", "sutva", n_boot=50).df == 2
+    assert mtr_tests(sim, d="d", z="z", group="group", hypothesis="sutva", n_boot=50).df == 2
     with pytest.raises(ValueError, match="hypothesis must be one of"):
-        mtr_tests(sim, "d", "z", "group", "mtr")
+        mtr_tests(sim, d="d", z="z", group="group", hypothesis="mtr")
+    with pytest.raises(TypeError):  # columns are keyword-only
+        mtr_bounds(sim, "y", "d", "z", "group")
+    with pytest.raises(TypeError):
+        mtr_tests(sim, "d", "z", "group")
 
 
 def test_half_line_has_an_infinite_end_and_interval():
     pop = simulate_mtr_groups({"C": .5, "G": .2, "N": .3}, m=2, n_groups=8_000, noise_sd=0.0, exact=True)
-    fit = mtr_bounds(pop, "y", "d", "z", "group", n_boot=20, min_share=1e-9)
+    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=20, min_share=1e-9)
     assert fit.half_line["tau_D(1)"] and fit.lower["tau_D(1)"] == -np.inf and fit.se_lower["tau_D(1)"] == 0
     assert fit.conf_int().loc["tau_D(1)", "lower"] == -np.inf and np.isfinite(fit.conf_int().loc["tau_D(1)", "upper"])
 

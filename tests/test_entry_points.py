@@ -56,40 +56,40 @@ _designs = {
 }
 
 ENTRY_POINTS = {
-    "tsls": EntryPoint(lambda df: ivspill.tsls(df, "y", "d", "z"), _designs["iv"], "y", ("d", "z")),
-    "tsls absorbed": EntryPoint(lambda df: ivspill.tsls(df, "y", "d", "z", absorb="site", cluster="site"),
+    "tsls": EntryPoint(lambda df: ivspill.tsls(df, y="y", d="d", z="z"), _designs["iv"], "y", ("d", "z")),
+    "tsls absorbed": EntryPoint(lambda df: ivspill.tsls(df, y="y", d="d", z="z", absorb="site", cluster="site"),
                                 _designs["iv"], "y", ("z",), ("site",)),
-    "ols": EntryPoint(lambda df: ivspill.ols(df, "y", "d"), _designs["iv"], "y", ("d",)),
-    "wald": EntryPoint(lambda df: ivspill.wald(df, "y", "d", "z"), _designs["iv"], "y", ("d", "z")),
-    "msmm_iv": EntryPoint(lambda df: ivspill.msmm_iv(df, "y", ["m1", "m2"], "t", "site"), _designs["multisite"], "y",
+    "ols": EntryPoint(lambda df: ivspill.ols(df, y="y", x="d"), _designs["iv"], "y", ("d",)),
+    "wald": EntryPoint(lambda df: ivspill.wald(df, y="y", d="d", z="z"), _designs["iv"], "y", ("d", "z")),
+    "msmm_iv": EntryPoint(lambda df: ivspill.msmm_iv(df, y="y", d=["m1", "m2"], z="t", site="site"), _designs["multisite"], "y",
                           ("t",), ("site",)),
-    "site_effects": EntryPoint(lambda df: ivspill.site_effects(df, "y", ["m1", "m2"], "t", "site"),
+    "site_effects": EntryPoint(lambda df: ivspill.site_effects(df, y="y", d=["m1", "m2"], z="t", site="site"),
                                _designs["multisite"], "y", ("t",), ("site",)),
-    "targeting_test": EntryPoint(lambda df: ivspill.targeting_test(df, "t", "z", n_draws=2_000), _designs["arum"], "t",
+    "targeting_test": EntryPoint(lambda df: ivspill.targeting_test(df, d="t", z="z", n_draws=2_000), _designs["arum"], "t",
                                  (), ("t", "z")),
-    "identify": EntryPoint(lambda df: ivspill.identify(df, "y", "t", "z"), _designs["arum"], "y", (), ("t", "z")),
-    "compliance_shares": EntryPoint(lambda df: ivspill.compliance_shares(df, "d", "z", "group"), _designs["pairs"], "d",
+    "identify": EntryPoint(lambda df: ivspill.identify(df, y="y", d="t", z="z"), _designs["arum"], "y", (), ("t", "z")),
+    "compliance_shares": EntryPoint(lambda df: ivspill.compliance_shares(df, d="d", z="z", group="group"), _designs["pairs"], "d",
                                     ("d", "z"), ("group",)),
-    "pair_wald": EntryPoint(lambda df: ivspill.pair_wald(df, "y", "d", "z", "group"), _designs["pairs"], "y",
+    "pair_wald": EntryPoint(lambda df: ivspill.pair_wald(df, y="y", d="d", z="z", group="group"), _designs["pairs"], "y",
                             ("d", "z"), ("group",)),
-    "naive_iv": EntryPoint(lambda df: ivspill.naive_iv(df, "y", "d", "z", "group"), _designs["pairs"], "y", ("d", "z"),
+    "naive_iv": EntryPoint(lambda df: ivspill.naive_iv(df, y="y", d="d", z="z", group="group"), _designs["pairs"], "y", ("d", "z"),
                            ("group",)),
-    "validity_test": EntryPoint(lambda df: ivspill.validity_test(df, "y", "d", "z", "group", n_draws=2_000),
+    "validity_test": EntryPoint(lambda df: ivspill.validity_test(df, y="y", d="d", z="z", group="group", n_draws=2_000),
                                 _designs["pairs"], "y", ("d", "z"), ("group",)),
-    "multiarm_pair_wald": EntryPoint(lambda df: ivspill.multiarm_pair_wald(df, "y", "d", "z", "group"),
+    "multiarm_pair_wald": EntryPoint(lambda df: ivspill.multiarm_pair_wald(df, y="y", d="d", z="z", group="group"),
                                      _designs["pairs"], "y", ("d", "z"), ("group",)),
-    "ipw_ade": EntryPoint(lambda df: ivspill.ipw_ade(df, "y", "d", covariates=["w"]), _designs["shock"], "y", ("d",)),
-    "wald_lade": EntryPoint(lambda df: ivspill.wald_lade(df, "y", "d", "z"), _designs["iv_interference"], "y",
+    "ipw_ade": EntryPoint(lambda df: ivspill.ipw_ade(df, y="y", d="d", covariates=["w"]), _designs["shock"], "y", ("d",)),
+    "wald_lade": EntryPoint(lambda df: ivspill.wald_lade(df, y="y", d="d", z="z"), _designs["iv_interference"], "y",
                             ("d", "z")),
-    "rdd_ade": EntryPoint(lambda df: ivspill.rdd_ade(df, "y", "running"), _designs["rdd"], "y"),
-    "did_adtt": EntryPoint(lambda df: ivspill.did_adtt(df, "y0", "y1", "d", covariates=["w"]), _designs["did"], "y1",
+    "rdd_ade": EntryPoint(lambda df: ivspill.rdd_ade(df, y="y", running="running"), _designs["rdd"], "y"),
+    "did_adtt": EntryPoint(lambda df: ivspill.did_adtt(df, y_pre="y0", y_post="y1", d="d", covariates=["w"]), _designs["did"], "y1",
                            ("d",)),
-    "cai_sensitivity": EntryPoint(lambda df: ivspill.cai_sensitivity(df, "y", "d", covariates=["w"], xi=(1, 2),
+    "cai_sensitivity": EntryPoint(lambda df: ivspill.cai_sensitivity(df, y="y", d="d", covariates=["w"], xi=(1, 2),
                                                                        n_base=2_000, seed=0),
                                   _designs["shock"], "y", ("d",)),
-    "mtr_bounds": EntryPoint(lambda df: ivspill.mtr_bounds(df, "y", "d", "z", "group", n_boot=19, seed=0),
+    "mtr_bounds": EntryPoint(lambda df: ivspill.mtr_bounds(df, y="y", d="d", z="z", group="group", n_boot=19, seed=0),
                              _designs["mtr"], "y", ("d", "z"), ("group",)),
-    "mtr_tests": EntryPoint(lambda df: ivspill.mtr_tests(df, "d", "z", "group", n_boot=19, seed=0), _designs["mtr"],
+    "mtr_tests": EntryPoint(lambda df: ivspill.mtr_tests(df, d="d", z="z", group="group", n_boot=19, seed=0), _designs["mtr"],
                             "d", ("d", "z"), ("group",)),
 }
 
@@ -160,33 +160,44 @@ def test_degenerate_input_gets_a_named_error_or_an_honest_result(name, how, pick
 
 
 SIMULATOR_DEFAULTS = {  # each estimator on the simulator that illustrates it, with the simulator's defaults
-    "wald on simulate_linear_site": lambda s: ivspill.wald(sim.simulate_linear_site(seed=s), "y", "m", "t"),
-    "wald on simulate_types": lambda s: ivspill.wald(sim.simulate_types(seed=s), "y", "m", "t"),
-    "msmm_iv on simulate_multisite": lambda s: ivspill.msmm_iv(sim.simulate_multisite(seed=s), "y", ["m1", "m2"], "t",
-                                                               "site"),
-    "identify on head_start_replica": lambda s: ivspill.identify(sim.head_start_replica(seed=s), "y", "t", "z",
+    "tsls on simulate_linear_site": lambda s: ivspill.tsls(sim.simulate_linear_site(seed=s), y="y", d="m", z="t"),
+    "ols on simulate_linear_site": lambda s: ivspill.ols(sim.simulate_linear_site(seed=s), y="y", x="m"),
+    "site_effects on simulate_multisite": lambda s: ivspill.site_effects(sim.simulate_multisite(seed=s), y="y",
+                                                                         d=["m1", "m2"], z="t", site="site"),
+    "naive_iv on simulate_pairs": lambda s: ivspill.naive_iv(sim.simulate_pairs(seed=s), y="y", d="d", z="z",
+                                                             group="group"),
+    "validity_test on simulate_pairs": lambda s: ivspill.validity_test(sim.simulate_pairs(seed=s), y="y", d="d", z="z",
+                                                                       group="group", n_draws=5_000, seed=s),
+    "multiarm_pair_wald on simulate_pairs": lambda s: ivspill.multiarm_pair_wald(sim.simulate_pairs(seed=s), y="y",
+                                                                                 d="d", z="z", group="group"),
+    "wald on simulate_linear_site": lambda s: ivspill.wald(sim.simulate_linear_site(seed=s), y="y", d="m", z="t"),
+    "wald on simulate_types": lambda s: ivspill.wald(sim.simulate_types(seed=s), y="y", d="m", z="t"),
+    "msmm_iv on simulate_multisite": lambda s: ivspill.msmm_iv(sim.simulate_multisite(seed=s), y="y", d=["m1", "m2"],
+                                                               z="t", site="site"),
+    "identify on head_start_replica": lambda s: ivspill.identify(sim.head_start_replica(seed=s), y="y", d="t", z="z",
                                                                  model="2xT"),
-    "pair_wald on simulate_pairs": lambda s: ivspill.pair_wald(sim.simulate_pairs(seed=s), "y", "d", "z", "group"),
-    "compliance_shares on simulate_pairs": lambda s: ivspill.compliance_shares(sim.simulate_pairs(seed=s), "d", "z",
-                                                                               "group"),
-    "targeting_test on simulate_arum": lambda s: ivspill.targeting_test(sim.simulate_arum(seed=s), "t", "z",
+    "pair_wald on simulate_pairs": lambda s: ivspill.pair_wald(sim.simulate_pairs(seed=s), y="y", d="d", z="z",
+                                                                   group="group"),
+    "compliance_shares on simulate_pairs": lambda s: ivspill.compliance_shares(sim.simulate_pairs(seed=s), d="d", z="z",
+                                                                               group="group"),
+    "targeting_test on simulate_arum": lambda s: ivspill.targeting_test(sim.simulate_arum(seed=s), d="t", z="z",
                                                                         n_draws=5_000, seed=s),
-    "identify on simulate_arum": lambda s: ivspill.identify(sim.simulate_arum(seed=s), "y", "t", "z"),
-    "mtr_bounds on simulate_mtr_pairs": lambda s: ivspill.mtr_bounds(sim.simulate_mtr_pairs(seed=s), "y", "d", "z",
-                                                                     "group", n_boot=49, seed=s),
-    "mtr_tests on simulate_mtr_pairs": lambda s: ivspill.mtr_tests(sim.simulate_mtr_pairs(seed=s), "d", "z", "group",
+    "identify on simulate_arum": lambda s: ivspill.identify(sim.simulate_arum(seed=s), y="y", d="t", z="z"),
+    "mtr_bounds on simulate_mtr_pairs": lambda s: ivspill.mtr_bounds(sim.simulate_mtr_pairs(seed=s), y="y", d="d", z="z",
+                                                                     group="group", n_boot=49, seed=s),
+    "mtr_tests on simulate_mtr_pairs": lambda s: ivspill.mtr_tests(sim.simulate_mtr_pairs(seed=s), d="d", z="z", group="group",
                                                                    n_boot=49, seed=s),
     "cai_sensitivity on simulate_lalonde_calibrated": lambda s: ivspill.cai_sensitivity(
-        sim.simulate_lalonde_calibrated(seed=s), "re78", "treat", covariates=LALONDE_COVARIATES, xi=(1, 2),
+        sim.simulate_lalonde_calibrated(seed=s), y="re78", d="treat", covariates=LALONDE_COVARIATES, xi=(1, 2),
         n_base=2_000, seed=s),
-    "ipw_ade on simulate_common_shock": lambda s: ivspill.ipw_ade(sim.simulate_common_shock(seed=s), "y", "d",
+    "ipw_ade on simulate_common_shock": lambda s: ivspill.ipw_ade(sim.simulate_common_shock(seed=s), y="y", d="d",
                                                                   covariates=["w"]),
-    "wald_lade on simulate_iv_interference": lambda s: ivspill.wald_lade(sim.simulate_iv_interference(seed=s), "y",
-                                                                         "d", "z"),
-    "rdd_ade on simulate_rdd_interference": lambda s: ivspill.rdd_ade(sim.simulate_rdd_interference(seed=s), "y",
-                                                                      "w"),
-    "did_adtt on simulate_did_interference": lambda s: ivspill.did_adtt(sim.simulate_did_interference(seed=s), "y0",
-                                                                        "y1", "d", covariates=["w"]),
+    "wald_lade on simulate_iv_interference": lambda s: ivspill.wald_lade(sim.simulate_iv_interference(seed=s), y="y",
+                                                                         d="d", z="z"),
+    "rdd_ade on simulate_rdd_interference": lambda s: ivspill.rdd_ade(sim.simulate_rdd_interference(seed=s), y="y",
+                                                                      running="w"),
+    "did_adtt on simulate_did_interference": lambda s: ivspill.did_adtt(sim.simulate_did_interference(seed=s),
+                                                                        y_pre="y0", y_post="y1", d="d", covariates=["w"]),
 }
 
 
@@ -198,9 +209,9 @@ def test_every_estimator_runs_on_its_simulators_defaults(name):
 
 
 FORMULAS = {  # top-level functions that take numbers or results, not a data frame
-    "delta_method": lambda: ivspill.delta_method(lambda b: b[:1] / b[1:], ivspill.tsls(_iv_design(), "y", "d", "z")),
+    "delta_method": lambda: ivspill.delta_method(lambda b: b[:1] / b[1:], ivspill.tsls(_iv_design(), y="y", d="d", z="z")),
     "selection_bounds": lambda: ivspill.selection_bounds(
-        ivspill.targeting.targeting_moments(sim.simulate_arum(n=3_000, seed=1), "y", "t", "z"),
+        ivspill.targeting.targeting_moments(sim.simulate_arum(n=3_000, seed=1), y="y", d="t", z="z"),
         ivspill.targeting.PROP10),
     "selection_lp": lambda: ivspill.selection_lp(
         ivspill.targeting.response_groups(2, 3), np.array([[0.5, 0.15, 0.35], [0.2, 0.65, 0.15]]),
@@ -215,3 +226,15 @@ def test_the_top_level_api_is_covered_and_returns_the_family():
     for make in FORMULAS.values(): assert isinstance(make(), FAMILY)
     assert all(getattr(ivspill, m).__doc__ for m in ("core", "late", "targeting", "pairs", "interference", "bounds",
                                                      "datasets", "sim"))
+
+
+def test_data_frame_first_then_keyword_only_arguments_in_one_vocabulary():
+    import inspect
+    vocabulary = {"y", "y_pre", "y_post", "d", "z", "x", "covariates", "site", "group", "cluster", "running", "pscore",
+                  "strata", "absorb"}
+    for name in {name.split()[0] for name in ENTRY_POINTS}:
+        params = list(inspect.signature(getattr(ivspill, name)).parameters.values())
+        assert params[0].name == "df" and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD, name
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:]), name
+        columns = [p.name for p in params[1:] if p.default is inspect.Parameter.empty]  # the required ones: columns
+        assert set(columns) <= vocabulary, (name, columns)

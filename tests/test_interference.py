@@ -17,7 +17,8 @@ def test_did_standard_errors_match_monte_carlo_spread(method):
     """400 replications: the ratio (measured 0.92-1.0 over seeds) has Monte Carlo s.e. ≈ 0.035, so [0.8, 1.2] holds for
     any seed; it excludes standard errors 20% off (e.g. ignoring the estimated score)."""
     sims = simulate_did_interference(1_000, 400, rho=0.0, seed=31)
-    fits = [did_adtt(g, "y0", "y1", "d", ["w"], method=method) for _, g in sims.groupby("rep")]
+    fits = [did_adtt(g, y_pre="y0", y_post="y1", d="d", covariates=["w"], method=method)
+            for _, g in sims.groupby("rep")]
     estimates = np.array([f.params["ADTT"] for f in fits])
     mean_se = np.mean([f.std_errors["ADTT"] for f in fits])
     assert 0.8 < mean_se / estimates.std(ddof=1) < 1.2, (mean_se, estimates.std(ddof=1))
@@ -26,7 +27,7 @@ def test_did_standard_errors_match_monte_carlo_spread(method):
 @pytest.mark.parametrize("method", ["ht", "hajek", "aipw"])
 def test_ipw_is_unbiased_for_the_ade_under_cai(method):
     sims = simulate_common_shock(500, 200, rho=0.0, seed=32)
-    estimates = np.array([ipw_ade(g, "y", "d", covariates=["w"], method=method).params["ADE"]
+    estimates = np.array([ipw_ade(g, y="y", d="d", covariates=["w"], method=method).params["ADE"]
                           for _, g in sims.groupby("rep")])
     assert abs(estimates.mean() - sims.delta.mean()) < 4 * estimates.std(ddof=1) / np.sqrt(len(estimates))
 
@@ -67,7 +68,8 @@ def test_benchmark_p_value_equals_brute_force():
     df = pd.DataFrame({"x": rng.normal(size=n)})
     df["d"] = (rng.random(n) < 1 / (1 + np.exp(-df.x))).astype(int)
     df["y"] = df.x + 0.25 * df.d + rng.normal(size=n)
-    result = cai_sensitivity(df, "y", "d", covariates=["x"], xi=(1,), n_strata=4, n_base=40_000, n_tables=5_000, seed=1)
+    result = cai_sensitivity(df, y="y", d="d", covariates=["x"], xi=(1,), n_strata=4, n_base=40_000, n_tables=5_000,
+                             seed=1)
     e = result.strata.share.to_numpy()
     groups = pd.qcut(_logit_scores(df), 4, labels=False)
     ranks = df.y.groupby(groups).rank().to_numpy()
@@ -88,25 +90,25 @@ def test_sensitivity_invariants():
     df = pd.DataFrame({"x": rng.normal(size=400)})
     df["d"] = (rng.random(400) < 0.4).astype(int)
     df["y"] = df.x + 0.3 * df.d + rng.normal(size=400)
-    result = cai_sensitivity(df, "y", "d", covariates=["x"], xi=(1, 1.5, 3), n_base=10_000, n_inner=1_000,
+    result = cai_sensitivity(df, y="y", d="d", covariates=["x"], xi=(1, 1.5, 3), n_base=10_000, n_inner=1_000,
                              n_final=10_000, seed=2)
     table = result.table
     assert table.loc[1.0, "p_lower"] == table.loc[1.0, "p_upper"] == result.p_benchmark
     assert table.p_upper.is_monotonic_increasing and table.p_lower.is_monotonic_decreasing
     opposite = df.assign(y=df.x - 0.5 * df.d + rng.normal(size=400))  # p(1) ≈ 1 against "greater", for any seed
-    assert not cai_sensitivity(opposite, "y", "d", covariates=["x"], xi=(1,), n_base=5_000, seed=3).informative
+    assert not cai_sensitivity(opposite, y="y", d="d", covariates=["x"], xi=(1,), n_base=5_000, seed=3).informative
 
 
 def test_bad_input():
     df = simulate_common_shock(100, seed=37)
     with pytest.raises(ValueError, match="must start at 1"):
-        cai_sensitivity(df, "y", "d", covariates=["w"], xi=(1.5, 2))
+        cai_sensitivity(df, y="y", d="d", covariates=["w"], xi=(1.5, 2))
     with pytest.raises(ValueError, match="alternative"):
-        cai_sensitivity(df, "y", "d", covariates=["w"], alternative="both")
+        cai_sensitivity(df, y="y", d="d", covariates=["w"], alternative="both")
     with pytest.raises(ValueError, match="'d' must be binary"):
-        ipw_ade(df.assign(d=df.d * 2), "y", "d", covariates=["w"])
+        ipw_ade(df.assign(d=df.d * 2), y="y", d="d", covariates=["w"])
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
-        ipw_ade(df.assign(e=1.0), "y", "d", pscore="e")
+        ipw_ade(df.assign(e=1.0), y="y", d="d", pscore="e")
 
 
 def reproduced_with_seed(claim: str, seed: int) -> dict:
@@ -155,13 +157,13 @@ def test_cai_sensitivity_is_a_displayed_result_and_takes_any_seed():
     df = simulate_common_shock(300, seed=np.random.default_rng(38))
     draws = dict(xi=(1, 2), n_base=2_000, n_inner=200, n_final=2_000, n_tables=50)
     for seed in (np.random.default_rng(39), None, 39):
-        result = cai_sensitivity(df, "y", "d", covariates=["w"], alternative="less", **draws, seed=seed)
+        result = cai_sensitivity(df, y="y", d="d", covariates=["w"], alternative="less", **draws, seed=seed)
         assert isinstance(result, ResultDisplay) and result.t_obs > 0
         pd.testing.assert_frame_equal(result.summary(), result.table)
         assert repr(result).startswith("CAI sensitivity") and "p\\_upper" in result.to_latex()
         assert "<table" in result._repr_html_()
     with pytest.raises(TypeError, match="seed"):
-        cai_sensitivity(df, "y", "d", covariates=["w"], **draws, seed=1.5)
+        cai_sensitivity(df, y="y", d="d", covariates=["w"], **draws, seed=1.5)
 
 
 def test_seeded_functions_take_a_generator():

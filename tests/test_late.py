@@ -14,16 +14,16 @@ from ivspill.late import (msmm_coverage, msmm_iv, msmm_iv_reps, simulate_linear_
 RTOL = 1e-8
 
 
-def with_interactions(df, treatment, site):
+def with_interactions(df, z, site):
     dummies = pd.get_dummies(df[site], prefix="site", dtype=float)
-    instruments = dummies.mul(df[treatment], axis=0).add_prefix("t_x_")
+    instruments = dummies.mul(df[z], axis=0).add_prefix("t_x_")
     return dummies, instruments
 
 
-def linearmodels_fit(df, y, mediators, treatment, site, cluster=None, estimator=IV2SLS):
-    dummies, instruments = with_interactions(df, treatment, site)
+def linearmodels_fit(df, *, y, d, z, site, cluster=None, estimator=IV2SLS):
+    dummies, instruments = with_interactions(df, z, site)
     kwargs = {"cov_type": "clustered", "clusters": df[cluster]} if cluster else {"cov_type": "robust"}
-    return estimator(df[y], dummies, df[mediators], instruments).fit(debiased=True, **kwargs)
+    return estimator(df[y], dummies, df[d], instruments).fit(debiased=True, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,8 @@ def sims():
 @pytest.mark.parametrize("cluster", [None, "site", "classroom"])
 @pytest.mark.parametrize("mediators", [["m1"], ["m1", "m2"]])
 def test_msmm_iv_matches_linearmodels_2sls(sims, mediators, cluster):
-    ours = msmm_iv(sims, "y", mediators, "t", "site", cluster=cluster, rank_alpha=None)
-    theirs = linearmodels_fit(sims, "y", mediators, "t", "site", cluster)
+    ours = msmm_iv(sims, y="y", d=mediators, z="t", site="site", cluster=cluster, rank_alpha=None)
+    theirs = linearmodels_fit(sims, y="y", d=mediators, z="t", site="site", cluster=cluster)
     np.testing.assert_allclose(ours.params[mediators], theirs.params[mediators], rtol=RTOL)
     np.testing.assert_allclose(ours.std_errors[mediators], theirs.std_errors[mediators], rtol=RTOL)
 
@@ -45,8 +45,8 @@ def test_msmm_iv_matches_linearmodels_2sls(sims, mediators, cluster):
 @pytest.mark.parametrize("cluster", [None, "site"])
 def test_msmm_iv_liml_matches_linearmodels(sims, cluster):
     mediators = ["m1", "m2"]
-    ours = msmm_iv(sims, "y", mediators, "t", "site", cluster=cluster, method="liml", rank_alpha=None)
-    theirs = linearmodels_fit(sims, "y", mediators, "t", "site", cluster, estimator=IVLIML)
+    ours = msmm_iv(sims, y="y", d=mediators, z="t", site="site", cluster=cluster, method="liml", rank_alpha=None)
+    theirs = linearmodels_fit(sims, y="y", d=mediators, z="t", site="site", cluster=cluster, estimator=IVLIML)
     np.testing.assert_allclose(ours.diagnostics["kappa"], theirs.kappa, rtol=RTOL)
     np.testing.assert_allclose(ours.params[mediators], theirs.params[mediators], rtol=RTOL)
     np.testing.assert_allclose(ours.std_errors[mediators], theirs.std_errors[mediators], rtol=RTOL)
@@ -55,8 +55,8 @@ def test_msmm_iv_liml_matches_linearmodels(sims, cluster):
 def test_msmm_iv_matches_linearmodels_on_star():
     star = load_star()
     mediators = ["small_1", "aide_1"]
-    ours = msmm_iv(star, "score_1", mediators, "small_k", "school", cluster="school", rank_alpha=None)
-    theirs = linearmodels_fit(star, "score_1", mediators, "small_k", "school", "school")
+    ours = msmm_iv(star, y="score_1", d=mediators, z="small_k", site="school", cluster="school", rank_alpha=None)
+    theirs = linearmodels_fit(star, y="score_1", d=mediators, z="small_k", site="school", cluster="school")
     np.testing.assert_allclose(ours.params[mediators], theirs.params[mediators], rtol=RTOL)
     np.testing.assert_allclose(ours.std_errors[mediators], theirs.std_errors[mediators], rtol=RTOL)
 
@@ -67,18 +67,18 @@ def test_first_stage_matches_dense_engine(sims, cluster):
     explicit site×T interaction matrix."""
     dummies, instruments = with_interactions(sims, "t", "site")
     dense_frame = pd.concat([sims, instruments], axis=1)
-    dense = tsls(dense_frame, "y", ["m1", "m2"], list(instruments.columns), absorb="site", cluster=cluster)
-    ours = msmm_iv(sims, "y", ["m1", "m2"], "t", "site", cluster=cluster, rank_alpha=None)
+    dense = tsls(dense_frame, y="y", d=["m1", "m2"], z=list(instruments.columns), absorb="site", cluster=cluster)
+    ours = msmm_iv(sims, y="y", d=["m1", "m2"], z="t", site="site", cluster=cluster, rank_alpha=None)
     for col in ["partial_r2", "f_stat", "sw_f_stat"]:
         np.testing.assert_allclose(ours.first_stage[col], dense.first_stage[col], rtol=1e-7)
 
 
 def test_jackknife_equals_brute_force_deletion(sims):
     mediators = ["m1", "m2"]
-    ours = msmm_iv(sims, "y", mediators, "t", "site", cov_type="jackknife", rank_alpha=None)
+    ours = msmm_iv(sims, y="y", d=mediators, z="t", site="site", cov_type="jackknife", rank_alpha=None)
     sites = sims.site.unique()
-    loo = np.array([msmm_iv(sims[sims.site != s], "y", mediators, "t", "site", rank_alpha=None).params[mediators]
-                    for s in sites])
+    loo = np.array([msmm_iv(sims[sims.site != s], y="y", d=mediators, z="t", site="site",
+                        rank_alpha=None).params[mediators] for s in sites])
     dev = loo - loo.mean(axis=0)
     expected = (len(sites) - 1) / len(sites) * dev.T @ dev
     np.testing.assert_allclose(ours.cov.loc[mediators, mediators].to_numpy(), expected, rtol=1e-8)
@@ -88,20 +88,22 @@ def test_jackknife_equals_brute_force_deletion(sims):
 def test_replications_equal_one_fit_each(cov_type):
     stacked = simulate_multisite(n_sites=12, n_per_site=80, gamma_sd=(0.5, 0.5), n_reps=4, seed=9)
     cluster = "site" if cov_type == "clustered" else None
-    reps = msmm_iv_reps(stacked, "y", ["m1", "m2"], "t", "site", rep="rep", cluster=cluster, cov_type=cov_type)
+    reps = msmm_iv_reps(stacked, y="y", d=["m1", "m2"], z="t", site="site", rep="rep", cluster=cluster,
+                        cov_type=cov_type)
     for r, frame in stacked.groupby("rep"):
-        one = msmm_iv(frame, "y", ["m1", "m2"], "t", "site", cluster=cluster, cov_type=cov_type, rank_alpha=None)
+        one = msmm_iv(frame, y="y", d=["m1", "m2"], z="t", site="site", cluster=cluster, cov_type=cov_type,
+                      rank_alpha=None)
         np.testing.assert_allclose(reps.loc[r, ["m1", "m2"]], one.params, rtol=1e-10)
         np.testing.assert_allclose(reps.loc[r, ["se_m1", "se_m2"]], one.std_errors, rtol=1e-10)
 
 
 def test_bad_input_is_named(sims):
     with pytest.raises(ValueError, match="'t' must be binary"):
-        msmm_iv(sims.assign(t=sims.t * 2), "y", "m1", "t", "site")
+        msmm_iv(sims.assign(t=sims.t * 2), y="y", d="m1", z="t", site="site")
     with pytest.raises(ValueError, match="jackknife deletes one site"):
-        msmm_iv(sims, "y", "m1", "t", "site", cluster="classroom", cov_type="jackknife")
+        msmm_iv(sims, y="y", d="m1", z="t", site="site", cluster="classroom", cov_type="jackknife")
     with pytest.raises(ValueError, match="method must be"):
-        msmm_iv(sims, "y", "m1", "t", "site", method="gmm")
+        msmm_iv(sims, y="y", d="m1", z="t", site="site", method="gmm")
 
 
 @pytest.mark.slow
@@ -116,7 +118,7 @@ def test_coverage_2000_replications():
 
 
 def test_site_effects_is_a_displayed_result(sims):
-    result = site_effects(sims, "y", ["m1", "m2"], "t", "site")
+    result = site_effects(sims, y="y", d=["m1", "m2"], z="t", site="site")
     assert isinstance(result, ResultDisplay) and isinstance(result.intercept_test, TestResult)
     assert result.summary().index.tolist() == ["m1", "m2", "free intercept"]
     np.testing.assert_allclose(result.summary().loc["free intercept", "p_value"], result.intercept_test.p_value)

@@ -33,7 +33,7 @@ def saturated_linearmodels(df):
 
 
 def test_theorem1_against_linearmodels(osn):
-    ours = pair_wald(osn, "y", "d", "z", "group")
+    ours = pair_wald(osn, y="y", d="d", z="z", group="group")
     theirs = saturated_linearmodels(osn)
     np.testing.assert_allclose(ours.params, theirs.params[["d", "d_peer"]], rtol=1e-10)
     np.testing.assert_allclose(ours.std_errors, theirs.std_errors[["d", "d_peer"]], rtol=1e-10)
@@ -43,8 +43,8 @@ def test_theorem1_against_linearmodels(osn):
 def test_closed_form_variance_without_small_sample_factor(osn):
     """The supplement's closed form (its dropped covariance term restored), written out with pandas:
     V(δ₁) = (S₁₀/n₁₀² + S₀₀/n₀₀²)/D̄₁₀², S₀₀ = Σ₀₀ (u_i² + u_i u_j)."""
-    f = pair_frame(osn, "group", "z", "d", "y")
-    ours = pair_wald(osn, "y", "d", "z", "group", small_sample="none")
+    f = pair_frame(osn, group="group", z="z", d="d", y="y")
+    ours = pair_wald(osn, y="y", d="d", z="z", group="group", small_sample="none")
     y00, d10 = f.y[f.cell == "00"].mean(), f.d[f.cell == "10"].mean()
     delta = (f.y[f.cell == "10"].mean() - y00) / d10
     u = f.y - y00 - delta * f.d
@@ -58,8 +58,8 @@ def test_closed_form_variance_without_small_sample_factor(osn):
 def test_beta3_closed_form():
     """Theorem 1's saturated regression: the 4th coefficient equals its closed form in cell means."""
     df = simulate_pairs(4_000, cell_probs=(0.2, 0.3, 0.3, 0.2), seed=22, **OSN)
-    f = pair_frame(df, "group", "z", "d", "y")
-    fit = pair_wald(df, "y", "d", "z", "group")
+    f = pair_frame(df, group="group", z="z", d="d", y="y")
+    fit = pair_wald(df, y="y", d="d", z="z", group="group")
     c11 = f[f.cell == "11"]
     share11, share10 = (c11.d * c11.d_peer).mean(), (c11.d * (1 - c11.d_peer)).mean()
     y00 = f.y[f.cell == "00"].mean()
@@ -69,11 +69,11 @@ def test_beta3_closed_form():
 
 def test_ar_set_is_grid_inversion(osn):
     """The AR set (Vazquez-Bare, supplement C) contains the estimate and equals inversion of the test on a grid."""
-    fit = pair_wald(osn, "y", "d", "z", "group")
+    fit = pair_wald(osn, y="y", d="d", z="z", group="group")
     ar = fit.ar_sets()["direct"]
     assert ar.kind == "interval"
     grid = np.linspace(fit.params["direct"] - 1, fit.params["direct"] + 1, 200_001)
-    f = pair_frame(osn, "group", "z", "d", "y")
+    f = pair_frame(osn, group="group", z="z", d="d", y="y")
     sub = f[f.z_peer == 0]  # the subsample of the direct effect: Y − βD on Z
     z = sub.z.to_numpy()
     zc = z - z.mean()
@@ -111,7 +111,7 @@ def test_two_half_line_ar_set_prints_and_plots_as_two_half_lines():
     with crossed ends, and drawn as two pieces that leave the gap empty."""
     df = simulate_pairs(400, shares=(0, 0, 0.02, 0.0, 0.98), type_corr=0.0, cell_probs=(0.4, 0.3, 0.3, 0.0),
                         tau_direct=(0, 0, 20, 0, 0), tau_spill=(0,) * 5, noise=0.2, seed=8)
-    fit = pair_wald(df, "y", "d", "z", "group")
+    fit = pair_wald(df, y="y", d="d", z="z", group="group")
     ar = fit.ar_sets()
     assert isinstance(ar["spillover"], ConfidenceSet) and ar["spillover"].kind == "two half-lines"
     assert ar["direct"].kind == "whole line"
@@ -128,9 +128,9 @@ def test_two_half_line_ar_set_prints_and_plots_as_two_half_lines():
 def test_replications_equal_pair_wald():
     sims = simulate_pairs(1_500, cell_probs=(0.2, 0.3, 0.3, 0.2), seed=23, **OSN)
     sims["rep"] = sims.group // 500
-    reps = pair_wald_reps(sims, "y", "d", "z", "group", rep="rep")
+    reps = pair_wald_reps(sims, y="y", d="d", z="z", group="group", rep="rep")
     for r, part in sims.groupby("rep"):
-        fit = pair_wald(part, "y", "d", "z", "group")
+        fit = pair_wald(part, y="y", d="d", z="z", group="group")
         np.testing.assert_allclose(reps.loc[r, ["direct", "spillover"]], fit.params, rtol=1e-10)
         np.testing.assert_allclose(reps.loc[r, ["se_direct", "se_spillover"]], fit.std_errors, rtol=1e-10)
 
@@ -138,7 +138,7 @@ def test_replications_equal_pair_wald():
 def test_shares_exact_on_an_exact_population():
     """Prop. 1 (Vazquez-Bare): with population moments the Prop. 1 shares equal the true shares; they sum to one."""
     pop = simulate_pairs(10_000, shares=(0.1, 0.2, 0.4, 0.1, 0.2), type_corr=0.0, exact=True, noise=0.0)
-    shares = compliance_shares(pop, "d", "z", "group")
+    shares = compliance_shares(pop, d="d", z="z", group="group")
     np.testing.assert_allclose(shares.params[["AT", "SC", "C", "GC", "NT"]], [0.1, 0.2, 0.4, 0.1, 0.2], atol=1e-12)
     np.testing.assert_allclose(shares.params["P[AT,AT]"], 0.01, atol=1e-12)
 
@@ -154,7 +154,7 @@ def test_groups_of_three_shares_prop5():
     d = np.where(z == 0, (kinds == 0) | ((kinds <= 2) & (w >= threshold)),
                  (kinds <= 3) | ((kinds >= 4) & (kinds <= 5) & (w >= threshold))).astype(int)
     df = pd.DataFrame({"g": np.repeat(np.arange(n_groups), 3), "z": z.ravel(), "d": d.ravel()})
-    shares = compliance_shares(df, "d", "z", "g")
+    shares = compliance_shares(df, d="d", z="z", group="g")
     truth = np.bincount(kinds.ravel(), minlength=7) / kinds.size
     names = ["AT", "SC(1)", "SC(2)", "C", "GC(1)", "GC(2)", "NT"]
     np.testing.assert_allclose(shares.params[names], truth, atol=4 * shares.std_errors[names].max())
@@ -163,14 +163,14 @@ def test_groups_of_three_shares_prop5():
 def test_bad_input_is_named():
     df = simulate_pairs(500, seed=25, **OSN)
     with pytest.raises(ValueError, match="must be pairs"):
-        pair_wald(df.iloc[:-1], "y", "d", "z", "group")
+        pair_wald(df.iloc[:-1], y="y", d="d", z="z", group="group")
     with pytest.raises(ValueError, match="one-sided noncompliance"):
-        pair_wald(simulate_pairs(500, shares=(0.1, 0.15, 0.4, 0.15, 0.2), seed=25), "y", "d", "z", "group")
+        pair_wald(simulate_pairs(500, shares=(0.1, 0.15, 0.4, 0.15, 0.2), seed=25), y="y", d="d", z="z", group="group")
     with pytest.raises(ValueError, match="different sizes"):
-        compliance_shares(pd.concat([df, df.iloc[:1].assign(group=-1)]), "d", "z", "group")
+        compliance_shares(pd.concat([df, df.iloc[:1].assign(group=-1)]), d="d", z="z", group="group")
     two_arms = df.assign(z=df.z * (1 + df.index % 2), d=0)  # members of a pair assigned to arms 1 and 2
     with pytest.raises(ValueError, match="assigned to different arms"):
-        multiarm_pair_wald(two_arms, "y", "d", "z", "group")
+        multiarm_pair_wald(two_arms, y="y", d="d", z="z", group="group")
 
 
 def test_coverage_fast():
@@ -190,18 +190,18 @@ def test_coverage_2000_replications():
 
 def test_every_entry_point_returns_a_family_member():
     df = simulate_pairs(2_000, seed=29, **OSN)
-    shares = compliance_shares(df, "d", "z", "group")
+    shares = compliance_shares(df, d="d", z="z", group="group")
     assert isinstance(shares, Estimates) and "['AT', 'SC', 'P[AT,AT]', 'K'] have no sampling variance" in repr(shares)
-    assert isinstance(pair_wald(df, "y", "d", "z", "group"), Estimates)
-    test = validity_test(df, "y", "d", "z", "group", n_draws=2_000)
+    assert isinstance(pair_wald(df, y="y", d="d", z="z", group="group"), Estimates)
+    test = validity_test(df, y="y", d="d", z="z", group="group", n_draws=2_000)
     assert isinstance(test, TestResult) and 0 <= test.p_value <= 1
     assert test.statistic == test.details.t.max() and len(test.details) == 36  # 9 cut-offs × 2 sides × own/peer
-    naive = naive_iv(df, "y", "d", "z", "group")
+    naive = naive_iv(df, y="y", d="d", z="z", group="group")
     assert isinstance(naive, IVResults) and list(naive.params.index) == ["naive_itt", "naive_2sls"]
     assert naive.first_stage.loc["d", "f_stat"] > 100 and np.isfinite(naive.cov.to_numpy()).all()
     arms = df.assign(z=df.z * (1 + df.group % 2), d=df.d * (1 + df.group % 2))
     multi = multiarm_pair_wald(arms[(arms.z == 0).groupby(arms.group).transform("all") | (arms.group % 4 < 2)],
-                               "y", "d", "z", "group")
+                               y="y", d="d", z="z", group="group")
     assert isinstance(multi, Estimates) and multi.cov.shape == (8, 8)
     assert list(multi.diagnostics["arms"].index) == [1, 2]
 
@@ -215,6 +215,6 @@ def test_seeds_int_generator_or_none():
     assert coverage.between(0, 1).all()
     df = simulate_pairs(500, seed=7, **OSN)
     generator = np.random.default_rng(8)
-    assert isinstance(validity_test(df, "y", "d", "z", "group", n_draws=500, seed=generator), TestResult)
+    assert isinstance(validity_test(df, y="y", d="d", z="z", group="group", n_draws=500, seed=generator), TestResult)
     with pytest.raises(TypeError, match="seed must be"):
         simulate_pairs(200, seed=1.5)

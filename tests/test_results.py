@@ -21,7 +21,7 @@ def df():
 
 
 def test_estimates_in_an_etable_beside_linearmodels(df):
-    fit = tsls(df, "y", "d", "z")
+    fit = tsls(df, y="y", d="d", z="z")
     peer = IV2SLS.from_formula("y ~ 1 + [d ~ z]", df).fit(cov_type="robust")
     table = maketables.ETable([fit, peer]).make(type="tex")
     assert f"{fit.params['d']:.3f}" in table and f"({fit.std_errors['d']:.3f})" in table

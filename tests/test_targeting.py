@@ -100,15 +100,15 @@ def test_refuted_assumptions_and_bad_input():
         selection_lp(G23, P, E, (["01"], 1, 0), [(1, ["01"], ["21"])], support=(5, 6))
     df = pd.DataFrame({"y": [1.0, 2, 3], "t": [0, 1, 2], "z": [0, 0, 0]})
     with pytest.raises(ValueError, match="outside its levels"):
-        targeting_moments(df, "y", "t", "z", t_levels=[0, 1])
+        targeting_moments(df, y="y", d="t", z="z", d_levels=[0, 1])
     with pytest.raises(ValueError, match="no observations"):
-        targeting_moments(df, "y", "t", "z", z_levels=[0, 1])
+        targeting_moments(df, y="y", d="t", z="z", z_levels=[0, 1])
     with pytest.raises(ValueError, match="one treatment, each once"):
         response_groups(3, 3, "universal", {1: {1, 2}})
     with pytest.raises(ValueError, match="implemented"):
-        targeting_test(df.assign(z=[0, 1, 1]), "t", "z", targeting="strict")
+        targeting_test(df.assign(z=[0, 1, 1]), d="t", z="z", targeting="strict")
     with pytest.raises(ValueError, match="takes one value"):
-        targeting_test(df, "t", "z")
+        targeting_test(df, d="t", z="z")
 
 
 P23 = np.array([[0.5, 0.15, 0.35], [0.2, 0.65, 0.15]])
@@ -130,10 +130,10 @@ def test_each_entry_point_returns_its_family_member_and_displays():
     assert isinstance(lp, Bounds) and lp.half_line.item() and lp.se_upper.isna().item()
     assert any("no standard errors" in n for n in lp.notes)
     sim = simulate_arum(U_UNIVERSAL, 20_000, seed=1)
-    test = targeting_test(sim, "t", "z", n_draws=2_000)
+    test = targeting_test(sim, d="t", z="z", n_draws=2_000)
     assert isinstance(test, TestResult) and test.df == 4 and 0 <= test.p_value <= 1
     assert test.statistic == test.details.t.max() and "robust (HC0)" in test.notes[1]
-    est = identify(sim, "y", "t", "z")
+    est = identify(sim, y="y", d="t", z="z")
     assert isinstance(est, Estimates) and est.params.notna().all() and est.std_errors.notna().all()
     assert list(est.diagnostics) == ["moments", "p segment"] and "not point identified" in est.notes[0]
     for result in (lp, test, est):
@@ -143,14 +143,14 @@ def test_each_entry_point_returns_its_family_member_and_displays():
 
 def test_covariance_labels():
     sim = simulate_arum(U_UNIVERSAL, 2_000, seed=1).assign(cluster=lambda d: np.arange(len(d)) % 50)
-    assert targeting_moments(sim, "y", "t", "z").cov_type == "robust (HC0)"
-    assert targeting_moments(sim, "y", "t", "z", cluster="cluster").cov_type == "clustered (CR0)"
+    assert targeting_moments(sim, y="y", d="t", z="z").cov_type == "robust (HC0)"
+    assert targeting_moments(sim, y="y", d="t", z="z", cluster="cluster").cov_type == "clustered (CR0)"
 
 
 def test_a_noiseless_replica_gets_zero_standard_errors_and_a_note_not_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = identify(head_start_replica(), "y", "t", "z", model="2xT", t_levels=["n", "h", "c"])
+        est = identify(head_start_replica(), y="y", d="t", z="z", model="2xT", d_levels=["n", "h", "c"])
         se = est.std_errors
     zero = ["E[Y(1)|C_11]", "E[Y(0)|C_00]", "E[Y(2)|C_22]"]  # means of groups with a constant outcome
     assert (se[zero] == 0).all() and (se.drop(zero) > 0).all()

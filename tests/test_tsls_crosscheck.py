@@ -45,11 +45,11 @@ def test_tsls_matches_linearmodels(n_endog, n_instr, absorb, cov_type):
     df = simulate(n_endog, max(n_instr, n_endog))
     if n_instr < n_endog:  # 3 endogenous regressors, 1 instrument: under-identified, must be refused clearly
         with pytest.raises(ValueError, match="order condition"):
-            tsls(df, "y", endog, instr, exog=["w0", "w1"], absorb="site" if absorb else None)
+            tsls(df, y="y", d=endog, z=instr, covariates=["w0", "w1"], absorb="site" if absorb else None)
         return
     cluster = "site" if cov_type == "clustered" else None
-    ours = tsls(df, "y", endog, instr, exog=["w0", "w1"], absorb="site" if absorb else None, cluster=cluster,
-                cov_type=cov_type)
+    ours = tsls(df, y="y", d=endog, z=instr, covariates=["w0", "w1"], absorb="site" if absorb else None,
+                cluster=cluster, cov_type=cov_type)
     theirs = linearmodels_fit(df, endog, instr, absorb, cov_type)
     names = endog + ["w0", "w1"] + ([] if absorb else ["const"])
     np.testing.assert_allclose(ours.params[names], theirs.params[names], rtol=RTOL)
@@ -66,7 +66,7 @@ def test_first_stage_f_matches_statsmodels(cov_type):
     df = simulate(2, 5, seed=7)
     endog, instr = ["x0", "x1"], [f"z{j}" for j in range(5)]
     cluster = "site" if cov_type == "clustered" else None
-    ours = tsls(df, "y", endog, instr, exog=["w0", "w1"], cluster=cluster, cov_type=cov_type)
+    ours = tsls(df, y="y", d=endog, z=instr, covariates=["w0", "w1"], cluster=cluster, cov_type=cov_type)
     exog = sm.add_constant(df[instr + ["w0", "w1"]])
     sm_cov = {"robust": ("HC1", {}), "clustered": ("cluster", {"groups": df.site}), "unadjusted": ("nonrobust", {})}
     for x in endog:
@@ -81,7 +81,7 @@ def test_sanderson_windmeijer_homoskedastic_formula():
     endogenous regressor, then the F test of the instruments on its residual, over q - p + 1."""
     df = simulate(2, 4, seed=3)
     instr = [f"z{j}" for j in range(4)]
-    ours = tsls(df, "y", ["x0", "x1"], instr, exog=["w0", "w1"], cov_type="unadjusted")
+    ours = tsls(df, y="y", d=["x0", "x1"], z=instr, covariates=["w0", "w1"], cov_type="unadjusted")
     aux = IV2SLS(df.x0, sm.add_constant(df[["w0", "w1"]]), df[["x1"]], df[instr]).fit(cov_type="unadjusted")
     resid = df.x0 - aux.params["const"] - df[["w0", "w1", "x1"]] @ aux.params[["w0", "w1", "x1"]]
     ols = sm.OLS(resid, sm.add_constant(df[instr + ["w0", "w1"]])).fit()
@@ -93,7 +93,7 @@ def test_sanderson_windmeijer_homoskedastic_formula():
 def test_ols_matches_statsmodels(cov_type):
     df = simulate(1, 1, seed=11)
     cluster = "site" if cov_type == "clustered" else None
-    ours = ols(df, "y", ["x0", "w0", "w1"], cluster=cluster, cov_type=cov_type)
+    ours = ols(df, y="y", x=["x0", "w0", "w1"], cluster=cluster, cov_type=cov_type)
     kind, kw = {"robust": ("HC1", None), "clustered": ("cluster", {"groups": df.site}), "unadjusted": ("nonrobust", None)}[cov_type]
     theirs = sm.OLS(df.y, sm.add_constant(df[["x0", "w0", "w1"]])).fit(cov_type=kind, cov_kwds=kw)
     np.testing.assert_allclose(ours.params[theirs.params.index], theirs.params, rtol=RTOL)

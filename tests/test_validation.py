@@ -48,7 +48,7 @@ def test_check_frame_names_column_and_problem(df, corruption, column):
 def test_tsls_rejects_bad_frames_cleanly(df, corruption, column):
     corrupt, message = CORRUPTIONS[corruption]
     with pytest.raises(ValueError, match=message) as err:
-        tsls(corrupt(df, column), "y", "d", "z", exog="w")
+        tsls(corrupt(df, column), y="y", d="d", z="z", covariates="w")
     assert column in str(err.value)
 
 
@@ -58,7 +58,8 @@ def test_tsls_on_valid_frames_is_finite_or_refused(df):
     """A valid frame gives finite estimates and standard errors, or a ValueError that says why (e.g. zero first
     stage, collinearity): never a NaN, never another exception."""
     try:
-        fit = tsls(df, "y", "d", "z", exog="w", cluster="g") if df.g.nunique() > 1 else tsls(df, "y", "d", "z", exog="w")
+        fit = (tsls(df, y="y", d="d", z="z", covariates="w", cluster="g") if df.g.nunique() > 1
+               else tsls(df, y="y", d="d", z="z", covariates="w"))
     except ValueError as e:
         assert any(s in str(e) for s in ("first stage", "collinear", "no variation", "observations")), str(e)
         return
@@ -69,7 +70,7 @@ def test_tsls_on_valid_frames_is_finite_or_refused(df):
 @given(df=frames())
 def test_single_cluster_is_refused(df):
     with pytest.raises(ValueError, match="'g' has 1 cluster"):
-        tsls(df.assign(g="only"), "y", "d", "z", cluster="g")
+        tsls(df.assign(g="only"), y="y", d="d", z="z", cluster="g")
 
 
 @SETTINGS
@@ -90,9 +91,15 @@ def test_cell_moments_counts_add_up(df):
 
 def test_not_a_frame_is_a_type_error():
     with pytest.raises(TypeError, match="DataFrame"):
-        tsls(np.zeros((5, 3)), "y", "d", "z")
+        tsls(np.zeros((5, 3)), y="y", d="d", z="z")
 
 
 def test_bootstrap_needs_two_clusters():
     with pytest.raises(ValueError, match="at least 2"):
         cluster_bootstrap(np.ones(4), np.zeros(4), lambda t: t[:, 0])
+
+
+def test_columns_are_keyword_only():
+    df = pd.DataFrame({"y": [1.0, 2, 3, 4], "d": [0, 1, 1, 0], "z": [0, 1, 0, 1]})
+    with pytest.raises(TypeError, match="positional argument"):
+        tsls(df, "y", "d", "z")
