@@ -366,6 +366,7 @@ def identify(df: pd.DataFrame, *, y: str, d: str, z: str, model: str = "3x3", d_
     """Every point-identified share and counterfactual mean of the `model` ("2xT": z = 1 targets t = 1; "3x3": z = t
     targets t = 1, 2) under universal targeting, with delta-method covariance; `diagnostics` holds the moments and, for
     3×3, the 'p segment': the shares of C_000, C_002, C_010, C_012 at both ends of the interval of p = Pr(C_000)."""
+    check_frame(df, numeric=[y], varying=[y])  # a constant outcome has no counterfactual means to speak of
     m = targeting_moments(df, y=y, d=d, z=z, d_levels=d_levels, z_levels=z_levels, cluster=cluster)
     n_z, n_t = m.diagnostics["n_z"], m.diagnostics["n_t"]
     if model == "2xT":
