@@ -243,11 +243,10 @@ class Bounds(ResultDisplay):
     notes: tuple = ()
 
     def __post_init__(self):
-        if self.crossed.any():
-            crossed = list(self.crossed[self.crossed].index)
-            note = (f"estimated lower bound above the upper bound for {crossed}: the identified set is (nearly) a point "
-                    "or an assumption fails; the confidence interval spans both ends")
-            object.__setattr__(self, "notes", self.notes + (note,))
+        crossed = list(self.crossed[self.crossed].index)
+        note = (f"estimated lower bound above the upper bound for {crossed}: the identified set is (nearly) a point "
+                "or an assumption fails; the confidence interval spans both ends")
+        if crossed and note not in self.notes: object.__setattr__(self, "notes", self.notes + (note,))
 
     @property
     def half_line(self) -> pd.Series:
