@@ -355,7 +355,7 @@ def _variance_band(n: int, count: int, xi: float, underdispersion: bool) -> tupl
 def _stream(entropy, *key) -> np.random.Generator:
     """A new generator on the stream `key` of `entropy` (an int, or a list of ints for nested replications): the same
     draws at every call, the common random numbers of the search over ξ."""
-    return np.random.default_rng([entropy, *key])  # core.rng takes no lists: nested entropy keeps Table S2's streams
+    return np.random.default_rng([entropy, *key])  # `entropy` may itself be a list: core.rng takes flat ints only
 
 def _entropy(seed) -> int:
     "`seed` as an int to restart streams from: an int as it is; a `np.random.Generator` or None gives one drawn from it."
