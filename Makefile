@@ -34,8 +34,11 @@ test-slow: install  ## the long simulations marked slow
 test-site: install $(KATEX)  ## the documentation site in headless Chromium (needs the Debian package chromium)
 	IVSPILL_REQUIRE_SITE=1 $(BIN)/pytest tests/test_site.py
 
-bench: install  ## benchmarks against linearmodels
-	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+bench: install  ## benchmarks against the peers' fastest correct routes (single-threaded BLAS); tables in benchmarks/RESULTS.md
+	$(BIN)/pip install --quiet -e ".[bench]"
+	rm -f benchmarks/RESULTS.md
+	cd benchmarks && for script in bench_*.py; do \
+		OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 ../$(BIN)/python $$script || exit 1; done
 
 export: install  ## notebooks -> package and README
 	$(BIN)/nbdev-export
@@ -45,4 +48,4 @@ docs: install $(KATEX)  ## the documentation site, offline (smalldocs), into nbs
 	$(BIN)/python scripts/build_docs.py
 
 docs-quarto: install  ## the same site with Quarto, where Quarto is installed
-	cd nbs && ../$(BIN)/smalldocs api build . && cd .. && $(BIN)/nbdev-docs
+	$(BIN)/python scripts/build_docs.py --pages-only && $(BIN)/nbdev-docs

@@ -12,14 +12,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import Bounds, TestResult, cluster_bootstrap, group_sums, reproduction, rng, rng_streams, wald_statistic
-from .pairs import group_frame
+from .core import (Bounds, TestResult, check_frame, cluster_bootstrap, group_sums, reproduction, rng,
+                          rng_streams, wald_statistic)
+from .pairs import group_frame, split_by_size
 
 # %% auto #0
-__all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'P1_PAIRS', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS', 'FALLBACKS',
-           'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs',
-           'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_tests', 'bounds_width_curve',
-           'mtr_coverage']
+__all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'P1_PAIRS', 'FLAT_OUTCOMES', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS',
+           'FALLBACKS', 'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs',
+           'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_bounds_by_size', 'mtr_tests',
+           'bounds_width_curve', 'mtr_coverage']
 
 # %% ../nbs/05_bounds.ipynb #c005
 MTR_TYPES = ("A", "S", "C", "P", "G", "N")
@@ -43,8 +44,11 @@ P1_OUTCOMES = {"A": (5, 1, 1 / 2, 0), "S": (7 / 2, 3 / 2, 3 / 10, 1 / 5), "C": (
                "P": (14 / 5, 6 / 5, 3 / 5, 0), "G": (5 / 2, 1, 1 / 5, 3 / 10), "N": (1, 1 / 2, 2 / 5, 0)}  # (a, b, c, e)
 P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
             "NN": .1}  # eleven unordered type pairs that satisfy irrelevance (Table 1), every effect identified
+FLAT_OUTCOMES = {t: (3, 0, -2 / 5, 0) for t in MTR_TYPES}  # every type alike, no direct effect: with P1_PAIRS every
+# bounding mean equals the spillover compliers' mean, so the bounds are points although ω > 0 (MTR and MTS hold weakly)
 CELL_LABELS = ("00", "10", "01", "11")
 
+# %% ../nbs/05_bounds.ipynb #c009a
 def _counts(probs, n_units: int, exact: bool, generator) -> np.ndarray:
     "Exact counts n × probs (which must be whole numbers) or a multinomial draw."
     probs = np.asarray(probs, dtype=float) / np.sum(probs)
@@ -78,7 +82,8 @@ def simulate_mtr_pairs(pair_probs: dict | None = None, n_pairs: int = 10_000, ou
     generator = rng(seed)
     pair_probs = P1_PAIRS if pair_probs is None else pair_probs
     names, probs = list(pair_probs), list(pair_probs.values())
-    bad = [p for p in names if not allowed_pairs().loc[p[0], p[1]]]
+    table = allowed_pairs()
+    bad = [p for p in names if not table.loc[p[0], p[1]]]
     if bad and check_irrelevance: raise ValueError(f"pairs {bad} violate irrelevance (Assumption 3)")
     combos = list(itertools.product(range(len(names)), range(4)))  # pair type × (z1, z2)
     weights = [probs[k] * ((p_z if c in (1, 3) else 1 - p_z) * (p_z if c in (2, 3) else 1 - p_z)) for k, c in combos]
@@ -104,6 +109,7 @@ def _rule_take_up(kinds: np.ndarray, z: np.ndarray) -> np.ndarray:
     return (t["A"] | (t["C"] & (z == 1)) | (t["S"] & ((z == 1) | peer_c)) | (t["G"] & (z == 1) & peer_c)
             | (t["P"] & peer_c)).astype(int)
 
+# %% ../nbs/05_bounds.ipynb #c012a
 def simulate_mtr_groups(type_probs: dict, m: int = 2, n_groups: int = 10_000, outcomes: dict = P1_OUTCOMES,
                         p_z: float = 0.5, noise_sd: float = 1.0, exact: bool = False, seed=None) -> pd.DataFrame:
     """Groups of m + 1 members with i.i.d. types (`type_probs`, {"C": p, ...}) and i.i.d. Bernoulli(`p_z`) instruments
@@ -151,6 +157,7 @@ def mtr_truth(pop: pd.DataFrame, m: int) -> pd.Series:
 # %% ../nbs/05_bounds.ipynb #c016
 FUNCTIONS = ("D", "V", "W", "V0", "W1", "YV", "YW", "YV0", "YW1", "DV", "YDV", "NW", "YNW", "D1mV", "YD", "Y1mD")
 
+# %% ../nbs/05_bounds.ipynb #c016a
 def _unit_functions(frame: pd.DataFrame, m: int) -> dict:
     "The unit-level functions whose cell means the bounds use (V: no peer treated, W: all peers treated)."
     y, d = frame.y.to_numpy(dtype=float), frame.d.to_numpy(dtype=float)
@@ -159,6 +166,7 @@ def _unit_functions(frame: pd.DataFrame, m: int) -> dict:
             "YW1": y * d * w, "DV": d * v, "YDV": y * d * v, "NW": (1 - d) * w, "YNW": y * (1 - d) * w,
             "D1mV": d * (1 - v), "YD": y * d, "Y1mD": y * (1 - d)}
 
+# %% ../nbs/05_bounds.ipynb #c016b
 BOUNDING_MEANS = {  # name: (numerator, denominator) as functions of the cell means; the denominator is the share
     "NN": (lambda c: c["YV0", "11"], lambda c: c["V0", "11"]),
     "AA": (lambda c: c["YW1", "00"], lambda c: c["W1", "00"]),
@@ -189,6 +197,7 @@ class _Effect:
     high_needs: frozenset
     cells: tuple  # cells the effect needs
 
+# %% ../nbs/05_bounds.ipynb #c017a
 MTR_MTS, MTS = frozenset({"mtr", "mts"}), frozenset({"mts"})
 EFFECTS = {
     "tau_D(0)": _Effect("Lemma 1.1 / Theorem 1.1", _ratio(lambda c: -_delta("YV", "10", "00")(c), _delta("V0", "10", "00")),
@@ -239,7 +248,10 @@ def _has_cells(mean: str, present) -> bool:
     return cells <= present
 
 def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
-    "Lower and upper bounds (and B, ω) of each planned effect; `means` values may be arrays (bootstrap draws)."
+    """Lower and upper bounds (and B, ω̂) of each planned effect; `means` values may be arrays (bootstrap draws).
+    ω is a share, so the ends use ω̂ projected on [0, 1]: for either sign of ω̂ the lower end is B + s·ω·μ at the
+    bounding mean that makes it lowest. A side with no bounding mean is a half-line whenever ω̂ ≠ 0 (its sign aside);
+    only ω̂ = 0 exactly (no unit can be a spillover complier) makes it the point B."""
     def value(source):
         if source in ("inf", "-inf"): return float(source)
         if source in ("Ymin", "Ymax"): return y_range[0] if source == "Ymin" else y_range[1]
@@ -252,9 +264,13 @@ def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
             out[name] = (base, base, base, 0.0)
             continue
         omega = row.weight(means)
-        with np.errstate(invalid="ignore"):  # ±inf × 0 when ω = 0: the point B
-            ends = [np.where(omega == 0, base, base + row.sign * omega * value(sides[s])) for s in ("low", "high")]
-        lower, upper = (ends[0], ends[1]) if row.sign > 0 else (ends[1], ends[0])
+        share = np.clip(omega, 0.0, 1.0)
+        def end(side):
+            if sides[side] in ("inf", "-inf"):  # a half-line side
+                return np.where(omega == 0, base, base * 0 + row.sign * float(sides[side]))
+            return base + row.sign * share * value(sides[side])
+        ends = [end(s) for s in ("low", "high")]
+        lower, upper = (ends[0], ends[1]) if row.sign > 0 else (ends[1], ends[0])  # s·ω ≥ 0 keeps μ's order when s > 0
         out[name] = (lower, upper, base, omega)
     return out
 
@@ -269,19 +285,90 @@ def _equal_peer_cells(df, group, z, d, y=None) -> tuple:
     return frame[keep], cell, m, (int(keep.sum()), len(keep))
 
 # %% ../nbs/05_bounds.ipynb #c023
-def mtr_bounds(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, assumptions=("mtr", "mts"),
-               y_range: tuple | None = None, one_sided: bool | str = "auto", min_share: float = 0.005,
-               n_boot: int = 499, level: float = 0.95, seed=0) -> Bounds:
+def mtr_bounds(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # binary take-up column
+    z: str,  # binary instrument column, randomised individually within groups
+    group: str,  # column of group ids (pairs, households); a unit's peers are the rest of its group
+    assumptions=("mtr", "mts"),  # a subset of "mtr" (monotone response) and "mts" (monotone selection)
+    y_range: tuple | None = None,  # (lowest, highest) possible outcome for ends no bounding mean gives; None: infinite
+    one_sided: bool | str = "auto",  # one-sided noncompliance (no take-up at z = 0): True, False or "auto" (from data)
+    min_share: float = 0.005,  # target or bounding groups with a smaller identified share are left out
+    n_boot: int = 499,  # group-bootstrap replications for the standard errors
+    level: float = 0.95,  # default confidence level of `conf_int` and `summary`
+    seed=0,  # seed of the random draws: an int, a `np.random.Generator` or None
+) -> Bounds:
     """Bounds on τ_D(0), τ_D(1), τ_S(0), τ_S(1) (those the design identifies) under the generalised MTR/MTS
-    `assumptions`, from individually randomised instruments `z` within groups `group` of equal size; Imbens–Manski
-    intervals from a group bootstrap. `sources` says which bounding mean (or fallback) gives each side and which
-    assumptions it uses."""
+    `assumptions`, from individually randomised instruments `z` within groups `group`; each end with a group-bootstrap
+    standard error, and intervals (`conf_int(level)`) by Imbens–Manski with Stoye's correction. Groups of different
+    sizes: the bounds of each size (the paper's results hold for a given size) averaged over sizes, each weighted by
+    its units' share times the identified share of the effect's target subpopulation (`mtr_bounds_by_size`).
+    `sources` says which bounding mean (or fallback) gives each side and which assumptions it uses."""
+    if d == z: raise ValueError(f"d and z name the same column '{d}'; for a treatment received exactly as assigned, "
+                                "pass a copy of the column as d")
+    data = check_frame(df, binary=[z, d], keys=[group])
+    if one_sided == "auto": one_sided = bool((data[d][data[z] == 0] == 0).all())
+    options = dict(y=y, d=d, z=z, group=group, assumptions=assumptions, y_range=y_range, one_sided=one_sided,
+                   min_share=min_share, n_boot=n_boot)
+    if len(split_by_size(df, group=group)) > 1: return mtr_bounds_by_size(df, level=level, seed=seed, **options)
+    fit = _fit_size(df, seed=seed, **options)
+    order, point, plan, m = fit["order"], fit["point"], fit["plan"], fit["m"]
+    omega = {k: float(point[k][3]) + 0.0 for k in order}
+    sources = pd.DataFrame({k: {"result": plan[k][0].result, "lower_from": _describe(plan[k], "lower", omega[k]),
+                                "upper_from": _describe(plan[k], "upper", omega[k]), "B": float(point[k][2]),
+                                "omega": omega[k]} for k in order}).T
+    notes = [f"{m} peer(s) per unit; {fit['n_kept']} of {fit['n_units']} units have peers with equal instruments",
+             "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
+    skipped = [k for k in (EFFECTS if m == 1 else ["tau_D(0)", "tau_D(1)"]) if k not in plan]
+    if skipped: notes.append(f"not identified in this design: {skipped} (an instrument cell is empty, or the target "
+                             "subpopulation has no units)")
+    outside = [k for k in order if not 0 <= omega[k] <= 1]
+    if outside: notes.append(f"estimated ω outside [0, 1] for {outside} (sampling noise around a share): the ends use it "
+                             "projected on [0, 1]; see `sources`")
+    if m > 1 and not one_sided: notes.append("spillover effects are not identified with m > 1 under two-sided "
+                                             "noncompliance (the paper's Lemma 2 does not generalise)")
+    lower = pd.Series({k: float(point[k][0]) for k in order})
+    upper = pd.Series({k: float(point[k][1]) for k in order})
+    draws = fit["draws"].reshape(len(fit["draws"]), len(order), len(_DRAWN))
+    sources = sources.join(_share_table(fit, draws))
+    weak = [f"{k} ({what})" for k in order for what, share, se in (
+        ("target", "target_share", "se_target_share"), ("lower side's mean", "share_lower_mean", "se_share_lower_mean"),
+        ("upper side's mean", "share_upper_mean", "se_share_upper_mean"))
+        if np.isfinite(sources.loc[k, share]) and sources.loc[k, share] - 1.96 * sources.loc[k, se] <= 0]
+    if weak: notes.append(f"weak denominators: the 95% interval of the subpopulation share behind {weak} reaches 0, so "
+                          "the ratio that uses it is unstable and its standard error unreliable")
+    return _bounds_result(lower, upper, draws[:, :, :2].reshape(len(draws), -1), level, sources, notes,
+                          fit["frame"].group.nunique())
+
+# %% ../nbs/05_bounds.ipynb #c023b
+_DRAWN = ("lower", "upper", "target share", "share of the lower side's mean", "share of the upper side's mean")
+
+def _side_share(plan_entry, side: str, means):
+    "The identified share (denominator) of the bounding mean that gives the lower or upper side (NaN for a fallback)."
+    row, sides = plan_entry
+    if row.weight is None: return np.nan
+    key = ("low" if side == "lower" else "high") if row.sign > 0 else ("high" if side == "lower" else "low")
+    source = sides[key]
+    return BOUNDING_MEANS[source][1](means) if source in BOUNDING_MEANS else np.nan
+
+def _share_table(fit: dict, draws: np.ndarray) -> pd.DataFrame:
+    """Nibbering & Oosterveen's §5 shares behind each effect — its target subpopulation and the bounding means'
+    subpopulations — with bootstrap standard errors."""
+    point = fit["share_table"]
+    se = np.column_stack([_finite_std(draws[:, :, j])[0] for j in (2, 3, 4)])
+    names = ["target_share", "share_lower_mean", "share_upper_mean"]
+    table = pd.DataFrame(point, index=fit["order"], columns=names)
+    return table.join(pd.DataFrame(se, index=fit["order"], columns=[f"se_{n}" for n in names]))
+
+def _fit_size(df, *, y, d, z, group, assumptions, y_range, one_sided, min_share, n_boot, seed) -> dict:
+    """Point bounds of one group size, and bootstrap draws of (lower, upper, target share) of each identified effect."""
     frame, cell, m, (n_kept, n_units) = _equal_peer_cells(df, group, z, d, y)
     present = sorted(set(cell))
     if not {"00", "10"} <= set(present) and not {"01", "11"} <= set(present):
         raise ValueError(f"instrument cells (own, peers) present: {present}; the bounds need individually randomised "
                          "instruments within groups (cells 00 and 10, or 01 and 11)")
-    if one_sided == "auto": one_sided = bool((frame.d[frame.z == 0] == 0).all())
     functions = _unit_functions(frame, m)
     names = [(f, c) for c in present for f in FUNCTIONS]
     columns = [functions[f] * (cell == c) for f, c in names] + [(cell == c).astype(float) for c in present]
@@ -292,32 +379,81 @@ def mtr_bounds(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, assumpti
     plan = _plan(means, m, one_sided, assumptions, y_range, min_share)
     if not plan: raise ValueError(f"no effect is identified with instrument cells {present} (or every target "
                                   f"subpopulation has a share below min_share = {min_share})")
-    point = _evaluate_bounds(means, plan, y_range)
     order = list(plan)
     def stat(totals):
         with np.errstate(divide="ignore", invalid="ignore"):  # a resample may empty a subgroup: left out below
-            bounds = _evaluate_bounds(to_means(totals), plan, y_range)
-            return np.column_stack([np.column_stack(bounds[k][:2]) for k in order])
-    draws = cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed)
-    lower = pd.Series({k: float(point[k][0]) for k in order})
-    upper = pd.Series({k: float(point[k][1]) for k in order})
-    se, undefined = _finite_std(draws)
-    omega = {k: float(point[k][3]) + 0.0 for k in order}
-    sources = pd.DataFrame({k: {"result": plan[k][0].result, "lower_from": _describe(plan[k], "lower", omega[k]),
-                                "upper_from": _describe(plan[k], "upper", omega[k]), "B": float(point[k][2]),
-                                "omega": omega[k]} for k in order}).T
-    notes = [f"{m} peer(s) per unit; {n_kept} of {n_units} units have peers with equal instruments",
-             "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
-    skipped = [k for k in (EFFECTS if m == 1 else ["tau_D(0)", "tau_D(1)"]) if k not in plan]
-    if skipped: notes.append(f"not identified in this design: {skipped} (an instrument cell is empty, or the target "
-                             "subpopulation has no units)")
-    if undefined: notes.append(f"{undefined} bootstrap draw(s) of some finite bound were undefined (an empty subgroup "
-                               "in the resample) and were left out of its standard error")
-    if m > 1 and not one_sided: notes.append("spillover effects are not identified with m > 1 under two-sided "
-                                             "noncompliance (the paper's Lemma 2 does not generalise)")
-    return Bounds(lower, upper, pd.Series(se[0::2], index=order), pd.Series(se[1::2], index=order), level,
-                  "MTR/MTS bounds on direct and spillover effects", sources, tuple(notes))
+            draw = to_means(totals)
+            bounds = _evaluate_bounds(draw, plan, y_range)
+            return np.column_stack([np.column_stack(np.broadcast_arrays(
+                *bounds[k][:2], plan[k][0].share(draw), _side_share(plan[k], "lower", draw),
+                _side_share(plan[k], "upper", draw))) for k in order])
+    return dict(frame=frame, m=m, n_kept=n_kept, n_units=n_units, plan=plan, order=order,
+                point=_evaluate_bounds(means, plan, y_range), share={k: float(plan[k][0].share(means)) for k in order},
+                share_table=[[float(plan[k][0].share(means)), float(_side_share(plan[k], "lower", means)),
+                              float(_side_share(plan[k], "upper", means))] for k in order],
+                draws=cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed))
 
+def _bounds_result(lower, upper, ends, level, sources, notes, n_clusters) -> Bounds:
+    "The `Bounds` of point ends and their bootstrap draws (columns lower, upper of each effect in turn)."
+    order = list(lower.index)
+    se, undefined = _finite_std(ends)
+    corr = pd.Series([_finite_corr(ends[:, 2 * j], ends[:, 2 * j + 1]) for j in range(len(order))], index=order)
+    if undefined: notes = list(notes) + [f"{undefined} bootstrap draw(s) of some finite bound were undefined (an empty "
+                                         "subgroup in the resample) and were left out of its standard error"]
+    if n_clusters < 30: notes = list(notes) + [f"the bounds rest on {n_clusters} group(s) whose peers share one "
+                                               "instrument value: bootstrap standard errors from so few groups are not "
+                                               "reliable"]
+    return Bounds(lower, upper, pd.Series(se[0::2], index=order), pd.Series(se[1::2], index=order), level,
+                  "MTR/MTS bounds on direct and spillover effects", sources, tuple(notes), corr, n_clusters)
+
+# %% ../nbs/05_bounds.ipynb #c023c
+def mtr_bounds_by_size(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, assumptions=("mtr", "mts"),
+                       y_range: tuple | None = None, one_sided: bool | str = "auto", min_share: float = 0.005,
+                       n_boot: int = 499, level: float = 0.95, seed=0) -> Bounds:
+    """`mtr_bounds` for groups of different sizes: each size's bounds (one bootstrap per size, independent groups)
+    averaged over the sizes that identify the effect, with weights π_m p_m / Σ π p (π_m: share of units in size m,
+    p_m: the identified share of the target subpopulation there), recomputed in every bootstrap draw. Units alone in
+    their group (no peers) and sizes whose instrument cells identify nothing are named in a note."""
+    data = check_frame(df, binary=[z, d], keys=[group])
+    if one_sided == "auto": one_sided = bool((data[d][data[z] == 0] == 0).all())
+    options = dict(y=y, d=d, z=z, group=group, assumptions=assumptions, y_range=y_range, one_sided=one_sided,
+                   min_share=min_share, n_boot=n_boot)
+    parts = split_by_size(df, group=group)
+    fits, left_out = {}, {}
+    for (n, part), stream in zip(parts.items(), rng_streams(seed, len(parts))):
+        if n == 0: left_out[n] = "no peers"; continue
+        try: fits[n] = _fit_size(part, seed=stream, **options)
+        except ValueError as error: left_out[n] = str(error).split(";")[0]
+    if not fits: raise ValueError(f"no group size identifies an effect: {left_out}")
+    units = {n: len(parts[n]) for n in fits}
+    order = [k for k in EFFECTS if any(k in fit["order"] for fit in fits.values())]
+    lower, upper, ends, rows = {}, {}, [], {}
+    for k in order:
+        sizes = [n for n in fits if k in fits[n]["order"]]
+        col = {n: len(_DRAWN) * fits[n]["order"].index(k) for n in sizes}
+        weigh = lambda shares: (lambda w: w / w.sum(axis=0))(np.array([units[n] * np.clip(shares[n], 0, None) for n in sizes]))
+        average = lambda w, values: np.sum([np.where(wt == 0, 0.0, wt * v) for wt, v in zip(w, values)], axis=0)
+        w = weigh({n: fits[n]["share"][k] for n in sizes})
+        lower[k] = float(average(w, [fits[n]["point"][k][0] for n in sizes]))
+        upper[k] = float(average(w, [fits[n]["point"][k][1] for n in sizes]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_draws = weigh({n: fits[n]["draws"][:, col[n] + 2] for n in sizes})
+            ends += [average(w_draws, [fits[n]["draws"][:, col[n] + j] for n in sizes]) for j in (0, 1)]
+        describe = lambda side: "; ".join(sorted({_describe(fits[n]["plan"][k], side, float(fits[n]["point"][k][3]))
+                                                  for n in sizes}))
+        rows[k] = {"result": "; ".join(sorted({fits[n]["plan"][k][0].result for n in sizes})), "lower_from": describe("lower"),
+                   "upper_from": describe("upper"), "B": float(average(w, [fits[n]["point"][k][2] for n in sizes])),
+                   "omega": float(average(w, [fits[n]["point"][k][3] for n in sizes])),
+                   "sizes (peers)": ", ".join(map(str, sizes))}
+    notes = [f"pooled over group sizes with {sorted(fits)} peer(s): each size's bounds weighted by its units' share "
+             "times the identified share of the target subpopulation (Nibbering & Oosterveen's average over sizes)",
+             f"{sum(f['n_kept'] for f in fits.values())} of {len(data)} units have peers with equal instruments in "
+             "their group", "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
+    if left_out: notes.append(f"group sizes (peers) that identify nothing: {left_out}")
+    return _bounds_result(pd.Series(lower), pd.Series(upper), np.column_stack(ends), level, pd.DataFrame(rows).T,
+                          notes, sum(fit["frame"].group.nunique() for fit in fits.values()))
+
+# %% ../nbs/05_bounds.ipynb #c023d
 def _finite_std(draws: np.ndarray) -> tuple[np.ndarray, int]:
     "Standard deviation of each column over its finite draws (0 for infinite sides), and how many finite-side draws failed."
     finite = np.isfinite(draws)
@@ -327,6 +463,12 @@ def _finite_std(draws: np.ndarray) -> tuple[np.ndarray, int]:
     usable = count >= 2
     return np.where(usable, np.sqrt(var), 0.0), int((len(draws) - count)[usable].sum())
 
+def _finite_corr(low: np.ndarray, high: np.ndarray) -> float:
+    "Correlation of two bootstrap columns over the draws where both are finite (NaN if undefined)."
+    keep = np.isfinite(low) & np.isfinite(high)
+    if keep.sum() < 3 or np.std(low[keep]) == 0 or np.std(high[keep]) == 0: return 1.0 if keep.sum() >= 3 else np.nan
+    return float(np.corrcoef(low[keep], high[keep])[0, 1])
+
 def _describe(entry, side: str, omega: float) -> str:
     "Which bounding mean (or fallback) gives a side of the bounds, and which assumptions it uses."
     row, sides = entry
@@ -334,8 +476,9 @@ def _describe(entry, side: str, omega: float) -> str:
     if omega == 0: return "point identified (ω = 0)"
     key = ("low" if side == "lower" else "high") if row.sign > 0 else ("high" if side == "lower" else "low")
     source, needs = sides[key], (row.low_needs if key == "low" else row.high_needs)
-    if source in ("Ymin", "Ymax", "inf", "-inf"): return {"Ymin": "Y_min (worst case)", "Ymax": "Y_max (worst case)",
-                                                          "inf": "none: half-line", "-inf": "none: half-line"}[source]
+    if source in ("inf", "-inf"): return "none: half-line"
+    if omega < 0: return "B (estimated ω < 0 counts as 0)"
+    if source in ("Ymin", "Ymax"): return {"Ymin": "Y_min (worst case)", "Ymax": "Y_max (worst case)"}[source]
     return f"mu_{source} ({', '.join(sorted(a.upper() for a in needs))})"
 
 # %% ../nbs/05_bounds.ipynb #c034
@@ -350,23 +493,63 @@ IMPLICATIONS = {  # name: (function of the cell means, kind) — equalities "= 0
 }
 HYPOTHESES = {"irrelevance": "inequality", "sutva": "equality"}  # the kind of implication each hypothesis tests
 
-def mtr_tests(df: pd.DataFrame, *, d: str, z: str, group: str, hypothesis: str = "irrelevance",
-              n_boot: int = 999, seed=0) -> TestResult:
+# %% ../nbs/05_bounds.ipynb #c034a
+def _cells_used(contrast) -> set:
+    "The instrument cells a contrast of cell means reads."
+    seen = set()
+    class Recorder(dict):
+        def __missing__(self, key): seen.add(key[1]); return 0.0
+    contrast(Recorder())
+    return seen
+
+# %% ../nbs/05_bounds.ipynb #c034b
+def mtr_tests(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    d: str,  # binary take-up column
+    z: str,  # binary instrument column, randomised individually within groups
+    group: str,  # column of group ids (pairs, households); a unit's peers are the rest of its group
+    hypothesis: str = "irrelevance",  # "irrelevance" (assumption A3, Prop. 2) or "sutva" (SUTVA in take-up, Prop. 1)
+    n_boot: int = 999,  # group-bootstrap replications for the standard errors
+    seed=0,  # seed of the random draws: an int, a `np.random.Generator` or None
+) -> TestResult:
     """Test one hypothesis by its testable implications, with group-bootstrap standard errors: "irrelevance" (Prop. 2:
-    eight inequalities ≥ 0, least-favourable max-t test) or "sutva" (Prop. 1: two equalities, joint Wald test).
+    eight inequalities ≥ 0, least-favourable max-t test) or "sutva" (Prop. 1: two equalities, joint Wald test), each
+    on the implications the instrument cells present allow (without cell 11: Prop. 1's first equality and Prop. 2's
+    four d = 0 inequalities, from cells 00, 10 and 01). Groups of different sizes: each contrast is averaged over the
+    sizes that allow it, weighted by their units (every size's contrast obeys the hypothesis, so the average does).
     `details`: each contrast's estimate, standard error and t."""
     if hypothesis not in HYPOTHESES: raise ValueError(f"hypothesis must be one of {list(HYPOTHESES)}: {hypothesis!r}")
-    frame, cell, m, _ = _equal_peer_cells(df, group, z, d)
-    missing = set(CELL_LABELS) - set(cell)
-    if missing: raise ValueError(f"the tests need all four instrument cells; missing {sorted(missing)}")
-    funcs = _unit_functions(frame.assign(y=0.0), m)  # the implications involve take-up only
-    names = [(f, c) for c in CELL_LABELS for f in ("D", "DV", "NW")]
-    values = np.column_stack([funcs[f] * (cell == c) for f, c in names] + [(cell == c) * 1.0 for c in CELL_LABELS])
-    to_means = lambda t: {(f, c): t[..., k] / t[..., len(names) + CELL_LABELS.index(c)] for k, (f, c) in enumerate(names)}
-    rows = [name for name, (_, kind) in IMPLICATIONS.items() if kind == HYPOTHESES[hypothesis]]
-    stat = lambda t: np.column_stack([IMPLICATIONS[name][0](to_means(t)) for name in rows])
-    estimate = stat(values.sum(axis=0)[None, :])[0]
-    draws = cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed)
+    kind = HYPOTHESES[hypothesis]
+    parts = split_by_size(df, group=group)
+    fits, left_out = {}, {}
+    for (n, part), stream in zip(parts.items(), rng_streams(seed, len(parts)) if len(parts) > 1 else [seed]):
+        try: fits[n] = _contrasts(part, d, z, group, kind, n_boot, stream)
+        except ValueError as error:
+            if len(parts) == 1: raise
+            left_out[n] = "no peers" if n == 0 else str(error).split(";")[0]
+    if not fits: raise ValueError(f"no group size allows a test of {hypothesis}: {left_out}")
+    rows = [name for name in IMPLICATIONS if any(name in fit[0] for fit in fits.values())]
+    estimate, draws = [], []
+    for name in rows:
+        sizes = [n for n in fits if name in fits[n][0]]
+        weights = np.array([len(parts[n]) for n in sizes], dtype=float) / sum(len(parts[n]) for n in sizes)
+        estimate.append(sum(w * fits[n][1][fits[n][0].index(name)] for w, n in zip(weights, sizes)))
+        draws.append(sum(w * fits[n][2][:, fits[n][0].index(name)] for w, n in zip(weights, sizes)))
+    estimate, draws = np.array(estimate), np.column_stack(draws)
+    finite = np.isfinite(draws).all(axis=1)  # a resample may empty a cell
+    n_groups = sum(fit[3] for fit in fits.values())
+    if finite.mean() < 0.9:  # a cell with about two groups or fewer
+        raise ValueError(f"the cells these tests need hold {n_groups} group(s): {int((~finite).sum())} of {n_boot} "
+                         "bootstrap resamples leave a cell empty, so the contrasts' sampling variance cannot be estimated")
+    draws = draws[finite]
+    skipped = sum(k == kind for _, k in IMPLICATIONS.values()) - len(rows)
+    notes = ((f"{skipped} implication(s) need instrument cells absent here and are not tested",) if skipped else ()) + (
+        (f"pooled over group sizes with {sorted(fits)} peer(s), weighted by their units; sizes left out: {left_out}",)
+        if len(parts) > 1 else ()) + ((f"{int((~finite).sum())} bootstrap draw(s) left a cell empty and were left out",)
+                                      if not finite.all() else ()) + (
+        (f"the tests rest on {n_groups} group(s): bootstrap standard errors from so few groups are not reliable",)
+        if n_groups < 30 else ())
     se = draws.std(axis=0, ddof=1)
     t = np.divide(estimate, se, out=np.select([estimate > 0, estimate < 0], [np.inf, -np.inf], 0.0), where=se > 0)
     details = pd.DataFrame({"estimate": estimate, "std_error": se, "t": t}, index=rows)
@@ -375,11 +558,29 @@ def mtr_tests(df: pd.DataFrame, *, d: str, z: str, group: str, hypothesis: str =
         statistic, df_wald, p_value, method = _wald_test(estimate, se, centred)
         return TestResult(statistic, p_value, method, "no spillover in take-up: P[S,P] = P[P,G] = 0", df_wald, details,
                           "SUTVA in take-up (Nibbering & Oosterveen, Prop. 1)",
-                          ("the bounds do not assume SUTVA: a rejection says that instruments spill over",))
+                          ("the bounds do not assume SUTVA: a rejection says that instruments spill over",) + notes)
     return TestResult(float(np.max(-t)), _max_t_p_value(t, centred, se), "max −t (least favourable, group bootstrap)",
                       "every contrast ≥ 0 (irrelevance, A3)", details=details,
                       title="Irrelevance (Nibbering & Oosterveen, Prop. 2)",
-                      notes=("the inequalities are necessary, not sufficient, for irrelevance",))
+                      notes=("the inequalities are necessary, not sufficient, for irrelevance",) + notes)
+
+# %% ../nbs/05_bounds.ipynb #c034c
+def _contrasts(df, d, z, group, kind, n_boot, seed) -> tuple:
+    "The implications of `kind` one group size's instrument cells allow: (names, estimates, bootstrap draws, groups)."
+    frame, cell, m, _ = _equal_peer_cells(df, group, z, d)
+    present = [c for c in CELL_LABELS if c in set(cell)]
+    rows = [name for name, (f, k) in IMPLICATIONS.items() if k == kind and _cells_used(f) <= set(present)]
+    if not rows: raise ValueError(f"instrument cells (own, peers) present: {present}; no implication can be tested "
+                                  "(Prop. 1 and Prop. 2 need cells 00, 10 and 01, or 10, 01 and 11)")
+    funcs = _unit_functions(frame.assign(y=0.0), m)  # the implications involve take-up only
+    names = [(f, c) for c in present for f in ("D", "DV", "NW")]
+    values = np.column_stack([funcs[f] * (cell == c) for f, c in names] + [(cell == c) * 1.0 for c in present])
+    to_means = lambda t: {(f, c): t[..., k] / t[..., len(names) + present.index(c)] for k, (f, c) in enumerate(names)}
+    def stat(t):
+        with np.errstate(divide="ignore", invalid="ignore"):  # an empty cell in a resample: left out by the caller
+            return np.column_stack([IMPLICATIONS[name][0](to_means(t)) for name in rows])
+    draws = cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed)
+    return rows, stat(values.sum(axis=0)[None, :])[0], draws, frame.group.nunique()
 
 def _wald_test(estimate, se, centred) -> tuple:
     """Joint test that the contrasts are 0: (statistic, df, p-value, method). A contrast with no sampling variance that
@@ -420,15 +621,14 @@ def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict
 
 # %% ../nbs/05_bounds.ipynb #c043
 def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | None = None, n_boot: int = 199,
-                 level: float = 0.95, seed=0) -> pd.Series:
-    """Share of replications of `simulate_mtr_pairs` whose Imbens–Manski interval covers the true effect (from the
-    potential outcomes of that replication). `seed`: an int, a `np.random.Generator` or None; replication r draws its
-    data and then its bootstrap from the r-th of `ivspill.core.rng_streams(seed, n_reps)`."""
-    pair_probs = pair_probs or {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1,
-                                "GG": .05, "NC": .15, "NN": .1}
+                 level: float = 0.95, outcomes: dict = P1_OUTCOMES, seed=0) -> pd.Series:
+    """Share of replications of `simulate_mtr_pairs(pair_probs, n_pairs, outcomes)` (default pairs `P1_PAIRS`) whose
+    confidence interval covers the true effect (from the potential outcomes of that replication). `seed`: an int, a
+    `np.random.Generator` or None; replication r draws its data and then its bootstrap from the r-th of
+    `ivspill.core.rng_streams(seed, n_reps)`."""
     covered = []
     for stream in rng_streams(seed, n_reps):  # each replication's bootstrap is vectorised
-        sim = simulate_mtr_pairs(pair_probs, n_pairs=n_pairs, seed=stream)
+        sim = simulate_mtr_pairs(pair_probs, n_pairs=n_pairs, outcomes=outcomes, seed=stream)
         fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=n_boot, level=level, seed=stream)
         truth = mtr_truth(sim, 1)
         covered.append((fit.ci_lower <= truth) & (truth <= fit.ci_upper))
@@ -436,15 +636,16 @@ def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | Non
 
 # %% ../nbs/05_bounds.ipynb #c049
 _NO = "Nibbering & Oosterveen (2025), Lemmas 1-2 and Theorems 1-2 on an exact population of eleven type pairs"
-_F1 = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), "tau_S(0)": (-61 / 100, 133 / 200),
+_P1_BOUNDS = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), "tau_S(0)": (-61 / 100, 133 / 200),
        "tau_S(1)": (-32 / 95, 93 / 95)}
 
-def _f1_bounds():
+def _p1_bounds():
     return mtr_bounds(simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True), y="y", d="d", z="z",
                       group="group", n_boot=2)
 
-for _effect, (_low, _high) in _F1.items():
+# %% ../nbs/05_bounds.ipynb #c049a
+for _effect, (_low, _high) in _P1_BOUNDS.items():
     reproduction(_NO, f"{_effect} lower bound", _low, 1e-9, "exact arithmetic, floating point", kind="fixture")(
-        lambda e=_effect: _f1_bounds().lower[e])
+        lambda e=_effect: _p1_bounds().lower[e])
     reproduction(_NO, f"{_effect} upper bound", _high, 1e-9, "exact arithmetic, floating point", kind="fixture")(
-        lambda e=_effect: _f1_bounds().upper[e])
+        lambda e=_effect: _p1_bounds().upper[e])

@@ -24,8 +24,9 @@ __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTION_KINDS', 'REPRODUC
            'Estimates', 'Bounds', 'imbens_manski_ci', 'TestResult', 'ConfidenceSet', 'compare', 'cov_label',
            'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'sandwich_cov',
            'wald_statistic', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method',
-           'cell_mean_estimates', 'functionals', 'rng', 'rng_streams', 'cluster_bootstrap', 'Reproduction',
-           'reproduction', 'registered_reproductions', 'run_reproductions', 'replicate_cli', 'require_extra']
+           'cell_mean_estimates', 'functionals', 'LogitFit', 'fit_logit', 'with_estimated_score', 'rng', 'rng_streams',
+           'cluster_bootstrap', 'Reproduction', 'reproduction', 'registered_reproductions', 'run_reproductions',
+           'replicate_cli', 'require_extra']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -165,6 +166,7 @@ class Estimates(ResultDisplay):
     n_clusters: int | None = None
     diagnostics: Mapping = field(default_factory=dict)  # extra tables, e.g. first-stage statistics
     notes: tuple = ()  # caveats shown with the results
+    df_resid: int | None = None  # degrees of freedom of the t reference distribution (e.g. clusters − 1); None: normal
 
     def __post_init__(self):
         exact = list(self.std_errors.index[self.std_errors == 0])
@@ -183,12 +185,17 @@ class Estimates(ResultDisplay):
         return (self.params / self.std_errors.where(self.std_errors > 0)).rename("t")
 
     @property
+    def reference(self):
+        "The reference distribution of the t statistics: t(df_resid), or the standard normal."
+        return stats.norm if self.df_resid is None else stats.t(self.df_resid)
+
+    @property
     def pvalues(self) -> pd.Series:
-        return pd.Series(2 * stats.norm.sf(np.abs(self.tstats)), index=self.params.index, name="p_value")
+        return pd.Series(2 * self.reference.sf(np.abs(self.tstats)), index=self.params.index, name="p_value")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
-        "Normal confidence intervals at `level`."
-        z = stats.norm.ppf(0.5 + level / 2)
+        "Confidence intervals at `level` from the reference distribution (normal unless `df_resid` is set)."
+        z = self.reference.ppf(0.5 + level / 2)
         return pd.DataFrame({"lower": self.params - z * self.std_errors, "upper": self.params + z * self.std_errors})
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
@@ -241,11 +248,14 @@ class Bounds(ResultDisplay):
     title: str = "Bounds"
     sources: pd.DataFrame | None = None  # per estimand: what gives the lower and the upper side
     notes: tuple = ()
+    corr: pd.Series | None = None  # correlation of the two ends' estimators (None: unknown, bounded conservatively)
+    n_clusters: int | None = None  # independent units behind the ends; sets the pre-test of Stoye's correction
 
     def __post_init__(self):
         crossed = list(self.crossed[self.crossed].index)
         note = (f"estimated lower bound above the upper bound for {crossed}: the identified set is (nearly) a point "
-                "or an assumption fails; the confidence interval spans both ends")
+                "or an assumption fails; shown as estimated (not swapped), with a parameter interval that treats the "
+                "set as a point (Bounds.conf_int)")
         if crossed and note not in self.notes: object.__setattr__(self, "notes", self.notes + (note,))
 
     @property
@@ -256,14 +266,23 @@ class Bounds(ResultDisplay):
     def crossed(self) -> pd.Series: return (self.lower > self.upper).rename("crossed")
 
     def conf_int(self, level: float | None = None, target: str = "parameter") -> pd.DataFrame:
-        """Confidence interval at `level` for the `target`: "parameter" (Imbens–Manski) or the whole identified "set";
-        a crossed estimate gets the interval of its two ends taken in order."""
+        """Confidence interval at `level` (any level, no refitting) for the `target`: "parameter" (Imbens–Manski, with
+        Stoye's correction when `n_clusters` is known; `imbens_manski_ci`) or the whole identified "set". Display rule
+        for a crossed estimate (lower > upper): the ends stay as estimated and flagged in `crossed`. Its parameter
+        interval is Stoye's [lower − c·se, upper + c·se] with the width counted as 0 (c two-sided), which covers a
+        point-identified effect at the nominal rate; should even that be empty (the data reject lower ≤ upper), the
+        interval spans both ends taken in order, and so does the "set" interval."""
         level = self.level if level is None else level
         low, high = np.minimum(self.lower, self.upper), np.maximum(self.lower, self.upper)
         se_low = np.where(self.crossed, self.se_upper, self.se_lower)
         se_high = np.where(self.crossed, self.se_lower, self.se_upper)
         if target == "parameter":
-            ci = imbens_manski_ci(low, high, se_low, se_high, level)
+            corr = None if self.corr is None else self.corr.reindex(self.lower.index).to_numpy(dtype=float)
+            ci = imbens_manski_ci(self.lower, self.upper, self.se_lower, self.se_upper, level, corr=corr,
+                                  n=self.n_clusters)
+            spanning = imbens_manski_ci(low, high, se_low, se_high, level)
+            empty = ci[0] > ci[1]
+            ci = np.where(empty, spanning[0], ci[0]), np.where(empty, spanning[1], ci[1])
         elif target == "set":
             z = stats.norm.ppf(np.where(self.half_line, level, 0.5 + level / 2))
             ci = low - z * se_low, high + z * se_high
@@ -326,14 +345,25 @@ class Bounds(ResultDisplay):
         return ax
 
 # %% ../nbs/00_core.ipynb #c026
-def imbens_manski_ci(lower, upper, se_lower, se_upper, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    "Imbens–Manski (2004) confidence interval for a partially identified parameter in [lower, upper]."
+def imbens_manski_ci(lower, upper, se_lower, se_upper, level: float = 0.95, corr=None,
+                     n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Imbens–Manski (2004) confidence interval for a parameter in [lower, upper], with Stoye's (2009, §3.3) correction
+    when `n` (independent units) is given: the estimated width Δ enters the critical value only if it exceeds
+    √(log n) standard errors of Δ (`corr`: correlation of the two ends' estimators; unknown → the largest standard
+    error), else the width counts as 0 and both sides use the two-sided critical value. This keeps the interval
+    valid near point identification, where Δ is not superefficient. A negative width (crossed ends) counts as 0."""
     lower, upper, se_lower, se_upper = (np.asarray(a, dtype=float) for a in (lower, upper, se_lower, se_upper))
-    width = np.where(np.isfinite(upper - lower), upper - lower, np.inf) / np.maximum(np.maximum(se_lower, se_upper), 1e-300)
-    lo, hi = np.full(width.shape, stats.norm.ppf(level)), np.full(width.shape, stats.norm.ppf(0.5 + level / 2))
+    with np.errstate(invalid="ignore"):  # inf − inf on a half-line: an infinite width
+        width = np.where(np.isfinite(upper - lower), np.maximum(upper - lower, 0.0), np.inf)
+    if n is not None:
+        rho = -1.0 if corr is None else np.clip(np.nan_to_num(np.asarray(corr, dtype=float), nan=-1.0), -1, 1)
+        se_width = np.sqrt(np.maximum(se_lower**2 + se_upper**2 - 2 * rho * se_lower * se_upper, 0.0))
+        width = np.where(width > np.sqrt(np.log(max(n, 3))) * se_width, width, 0.0)
+    scaled = width / np.maximum(np.maximum(se_lower, se_upper), 1e-300)
+    lo, hi = np.full(scaled.shape, stats.norm.ppf(level)), np.full(scaled.shape, stats.norm.ppf(0.5 + level / 2))
     for _ in range(60):  # bisection on c; the coverage function increases in c
         mid = (lo + hi) / 2
-        too_small = stats.norm.cdf(mid + width) - stats.norm.cdf(-mid) < level
+        too_small = stats.norm.cdf(mid + scaled) - stats.norm.cdf(-mid) < level
         lo, hi = np.where(too_small, mid, lo), np.where(too_small, hi, mid)
     crit = (lo + hi) / 2
     return lower - crit * se_lower, upper + crit * se_upper
@@ -407,6 +437,33 @@ class ConfidenceSet(ResultDisplay):
         text = " ∪ ".join(f"[{lo:.4g}, {hi:.4g}]".replace("[-inf", "(-∞").replace("inf]", "∞)") for lo, hi in self.intervals)
         method = f" ({self.method})" if self.method else ""
         return f"{self.level:.0%} confidence set for {self.parameter}{method}: {text or 'empty'} — {self.kind}"
+
+    def plot(self, ax=None, y: float = 0.0, xlim: tuple | None = None, color: str = "C2", label: str | None = None):
+        """The set on a number line at height `y`: each interval a thick bar, a half-line running to the edge of the
+        axes with an arrow head there (the whole line: arrows at both edges), the empty set written out. `xlim`: the
+        axes' range (default: the finite ends, widened)."""
+        import matplotlib.pyplot as plt
+        standalone = ax is None
+        ax = ax or plt.subplots(figsize=(6, 1.4))[1]
+        ends = [e for piece in self.intervals for e in piece if np.isfinite(e)]
+        if xlim is None:
+            low, high = (min(ends), max(ends)) if ends else (-1.0, 1.0)
+            margin = 0.15 * (high - low) or 1.0
+            xlim = (low - margin, high + margin)
+        left, right = xlim
+        label = label or f"{self.level:.0%} {self.method or 'confidence'} set"
+        for lo, hi in self.intervals:
+            ax.hlines(y, max(lo, left), min(hi, right), color=color, lw=3, label=label)
+            label = "_nolegend_"
+            if np.isinf(lo): ax.plot(left, y, "<", color=color, ms=8)
+            if np.isinf(hi): ax.plot(right, y, ">", color=color, ms=8)
+        if not self.intervals: ax.text((left + right) / 2, y, f"{self.method or 'confidence'} set empty", ha="center",
+                                       va="center", fontsize="small")
+        ax.set_xlim(left, right)
+        if standalone:
+            ax.set_yticks([])
+            ax.set_title(f"{self.level:.0%} confidence set for {self.parameter}: {self.kind}", fontsize="medium")
+        return ax
 
 # %% ../nbs/00_core.ipynb #c024f
 def compare(results: Mapping, digits: int = 3) -> pd.DataFrame:
@@ -674,7 +731,8 @@ def delta_method(fun: Callable, est: Estimates, names: Sequence[str] | None = No
     names = list(names) if names is not None else [f"g{i}" for i in range(len(value))]
     cov = jac @ est.cov.to_numpy() @ jac.T
     return Estimates(pd.Series(value, index=names, name="estimate"), pd.DataFrame(cov, index=names, columns=names),
-                     est.nobs, est.cov_type + ", delta method", title or est.title, est.n_clusters, notes=est.notes)
+                     est.nobs, est.cov_type + ", delta method", title or est.title, est.n_clusters, notes=est.notes,
+                     df_resid=est.df_resid)
 
 # %% ../nbs/00_core.ipynb #c052
 def cell_mean_estimates(cell, groups, values: Mapping, cells: Sequence | None = None, weights=None,
@@ -712,7 +770,109 @@ def functionals(moments: Estimates, funcs: Mapping, title: str, notes=()) -> Est
     keys = list(moments.params.index)
     evaluate = lambda theta: np.array([f(dict(zip(keys, theta))) for f in funcs.values()])
     est = delta_method(evaluate, moments, names=list(funcs), title=title, complex_step=True)
-    return Estimates(est.params, est.cov, est.nobs, est.cov_type, title, est.n_clusters, notes=tuple(notes))
+    return Estimates(est.params, est.cov, est.nobs, est.cov_type, title, est.n_clusters, notes=tuple(notes),
+                     df_resid=est.df_resid)
+
+# %% ../nbs/00_core.ipynb #c055b
+from scipy import special
+
+# %% ../nbs/00_core.ipynb #c055c
+@dataclass(frozen=True, repr=False)
+class LogitFit:
+    """A maximum-likelihood (multinomial) logit. `coef`: (k,) for a binary outcome; (k, J − 1) for J levels, column j
+    the coefficients of level j + 1 against the first (statsmodels' `MNLogit` layout). `probs`: (n,) P(outcome = 1 | x);
+    (n, J) with columns in the order of `levels`. `influence`: (n, m), each observation's influence on the vectorised
+    coefficients γ (m = k, or k·(J − 1) equation by equation, i.e. `coef.ravel(order="F")`), so that
+    γ̂ − γ ≈ mean of its rows. `levels`: the outcome values, the first the base level."""
+    coef: np.ndarray
+    probs: np.ndarray
+    influence: np.ndarray
+    levels: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"LogitFit(levels={self.levels.tolist()}, coef={np.round(self.coef, 4).tolist()}, n={len(self.probs)})"
+
+def _softmax_base(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    "Multinomial logit probabilities (n, J) with the base level's index fixed at 0."
+    return special.softmax(np.column_stack([np.zeros(len(x)), x @ beta]), axis=1)
+
+def _logit_newton(x, onehot, max_iter: int, tol: float = 1e-12):
+    """Newton–Raphson with step halving for the multinomial logit of `onehot` (n, J) on `x` (n, k): coefficients (k, J−1),
+    probabilities, the information matrix (equation by equation) and whether it converged."""
+    (n, k), j = x.shape, onehot.shape[1] - 1
+    beta = np.zeros((k, j))
+    loglik = lambda b: np.sum(onehot * special.log_softmax(np.column_stack([np.zeros(n), x @ b]), axis=1))
+    current = loglik(beta)
+    for _ in range(max_iter):
+        probs = _softmax_base(x, beta)
+        score = (x.T @ (onehot[:, 1:] - probs[:, 1:])).ravel(order="F")
+        weight = probs[:, 1:, None] * (np.eye(j) - probs[:, None, 1:])  # ∂p_j/∂η_l, n × (J−1) × (J−1)
+        info = np.einsum("njl,na,nb->jalb", weight, x, x).reshape(j * k, j * k)
+        step = np.linalg.solve(info, score)
+        if step @ score < tol * n: return beta, probs, info, True  # Newton decrement per observation
+        size = 1.0
+        while (new := loglik(trial := beta + size * step.reshape(j, k).T)) < current - 1e-10 and size > 1e-6:
+            size /= 2
+        beta, current = trial, new
+    return beta, _softmax_base(x, beta), info, False
+
+def _separates(x, onehot) -> bool:
+    """Whether some category is separated from the base one (Albert and Anderson 1984): a direction d ≠ 0 with
+    s_i x_i'd ≥ 0 for every unit of the two (s = +1 in the category, −1 in the base), found by a linear programme.
+    Then the likelihood keeps rising along d and the maximum-likelihood estimate does not exist."""
+    from scipy.optimize import linprog
+    for j in range(1, onehot.shape[1]):
+        pair = (onehot[:, 0] + onehot[:, j]) > 0
+        signed = x[pair] * np.where(onehot[pair, j] > 0, 1.0, -1.0)[:, None]
+        lp = linprog(-signed.sum(axis=0), A_ub=-signed, b_ub=np.zeros(len(signed)), bounds=[(-1, 1)] * x.shape[1])
+        if lp.status == 0 and -lp.fun > 1e-7 * np.abs(signed).sum(): return True
+    return False
+
+def fit_logit(x, outcome, *, multinomial: bool = False, names: Sequence[str] | None = None,
+              max_iter: int = 100) -> LogitFit:
+    """Maximum-likelihood logit of `outcome` (0/1; any discrete levels with `multinomial=True`) on the design `x` (n, k;
+    the caller includes the constant), by Newton's method. `names` (of x's columns) are used in error messages.
+    Raises a named `ValueError` for no variation, too few observations, collinear columns, perfect or quasi-perfect
+    separation and non-convergence."""
+    x, outcome = np.asarray(x, dtype=float), np.asarray(outcome)
+    if x.ndim == 1: x = x[:, None]
+    if x.ndim != 2 or len(x) != len(outcome): raise ValueError(f"x must be n × k with n = len(outcome) = {len(outcome)}")
+    if not np.isfinite(x).all(): raise ValueError("the logit's design x has missing or infinite values")
+    names = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]
+    levels, codes = np.unique(outcome, return_inverse=True)
+    if len(levels) < 2:
+        raise ValueError(f"the logit's outcome has no variation (every value is {levels.tolist()}): nothing to fit")
+    if not multinomial and not np.isin(levels, [0, 1]).all():
+        raise ValueError(f"a binary logit needs an outcome coded 0/1, got levels {levels.tolist()[:6]}; "
+                         "use multinomial=True for more levels")
+    m = x.shape[1] * (len(levels) - 1)
+    if len(x) <= m: raise ValueError(f"{len(x)} observations cannot fit a logit with {m} coefficients")
+    check_full_rank(x.T @ x, names, "the logit's design")
+    onehot = np.eye(len(levels))[codes]
+    beta, probs, info, converged = _logit_newton(x, onehot, max_iter)
+    if probs.min() < 1e-8 and _separates(x, onehot):  # tiny fitted probabilities alone can be legitimate
+        raise ValueError("perfect or quasi-perfect separation in the logit: the columns "
+                         f"{names} predict the outcome exactly for some observations (fitted probabilities of 0 or 1, "
+                         "coefficients diverging). There is no overlap: drop or coarsen the separating covariates")
+    if not converged:
+        raise ValueError(f"the logit did not converge in {max_iter} Newton steps: rescale the covariates or raise "
+                         "`max_iter`")
+    scores = ((onehot[:, 1:] - probs[:, 1:])[:, :, None] * x[:, None, :]).reshape(len(x), m)  # equation by equation
+    influence = scores @ np.linalg.inv(info / len(x))
+    binary = not multinomial
+    return LogitFit(beta[:, 0] if binary else beta, probs[:, 1] if binary else probs, influence, levels)
+
+def with_estimated_score(psi, gradient, fit: LogitFit) -> np.ndarray:
+    """The influence function of an estimator θ̂ that plugs in the fitted logit `fit` (coefficients γ̂):
+    `psi − fit.influence @ gradient`. `psi` (n,) or (n, p): θ̂'s influence function as if γ were known. `gradient`
+    (m,) or (m, p): the mean derivative of the estimator's moment with respect to the vectorised γ (`fit.coef.ravel(
+    order="F")`), for the moment m(O; θ, γ) normalised so that its mean derivative in θ is the identity and
+    θ̂ solves mean m = 0; equivalently gradient = −∂θ̂/∂γ, minus the derivative of the estimate in the logit's
+    coefficients with the data held fixed."""
+    psi, gradient = np.asarray(psi, dtype=float), np.asarray(gradient, dtype=float)
+    if gradient.shape[0] != fit.influence.shape[1]:
+        raise ValueError(f"gradient has {gradient.shape[0]} rows; the logit has {fit.influence.shape[1]} coefficients")
+    return psi - fit.influence @ gradient
 
 # %% ../nbs/00_core.ipynb #c056b
 def _is_int(value) -> bool: return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (Estimates, IVResults, ResultDisplay, TestResult, as_list, cell_moments, check_clusters,
+from .core import (ConfidenceSet, Estimates, IVResults, ResultDisplay, TestResult, as_list, cell_moments, check_clusters,
                           check_frame, check_full_rank, cov_label, delta_method, demean_within, group_sums, ols,
                           reproduction, resolve_cov_type, rng, sandwich_meat, sandwich_scale)
 
 # %% auto #0
-__all__ = ['TYPES', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve', 'msmm_iv', 'msmm_iv_reps',
-           'simulate_multisite', 'msmm_truth', 'SiteEffects', 'site_effects', 'msmm_coverage']
+__all__ = ['TYPES', 'METHODS', 'MSMM_COV_TYPES', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve',
+           'msmm_iv', 'msmm_score_test', 'msmm_iv_reps', 'simulate_multisite', 'msmm_truth', 'SiteEffects',
+           'site_effects', 'msmm_coverage', 'falsification_rates']
 
 # %% ../nbs/01_late.ipynb #c005
 def cwate(compliance, effect) -> pd.Series:
@@ -70,7 +71,14 @@ def simulate_types(n: int = 100_000, shares=(0.5, 0.2, 0.3, 0.0), effects=(2.0, 
                          "y0": y0, "m": m, "y": y0 + delta * m})
 
 # %% ../nbs/01_late.ipynb #c010
-def wald(df: pd.DataFrame, *, y: str, d: str, z: str, cluster: str | None = None) -> Estimates:
+def wald(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # treatment (mediator) column: binary or continuous
+    z: str,  # binary instrument column
+    cluster: str | None = None,  # column of cluster ids for clustered (CR1) standard errors; None: robust (HC1)
+) -> Estimates:
     """Wald estimator ITT / first stage of the effect of `d` on `y` with instrument `z`: params `first_stage`, `itt`,
     `wald` (= 2SLS), robust (HC1) or, with `cluster`, clustered (CR1) covariance."""
     cov_type = resolve_cov_type(None, cluster)
@@ -110,59 +118,127 @@ def _sum_outer(codes: np.ndarray, v: np.ndarray, n_groups: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _SiteDesign:
-    "A multisite design after absorbing sites: demeaned [y, mediators, t] and per-site moments (sites may span replications)."
+    """A multisite design after absorbing sites: demeaned [y, mediators, t], and per site the moment matrices of
+    [y, mediators] that every estimator is a function of (sites may span replications)."""
     data: np.ndarray  # n × (2 + P), within-site demeaned, Fortran order
     site_codes: np.ndarray  # site of each row, 0..K-1
     rep_of_site: np.ndarray  # replication of each site, 0..R-1
-    weight: np.ndarray  # w_s = Σ t̃², per site
+    weight: np.ndarray  # w_s = Σ t̃² = n_s p_s (1 - p_s), per site
     slopes: np.ndarray  # K × (1 + P): site ITT β_s, then site compliances γ_ps
+    arm_sizes: np.ndarray  # K × 2: controls, treated
+    total: np.ndarray  # K × (1+P) × (1+P): Σ ỹỹ' (Ỹ = [y, mediators], demeaned)
+    projected: np.ndarray  # K × (1+P) × (1+P): w_s b_s b_s', b_s = (β_s, γ_s): Ỹ'P_QỸ
+    jackknife: np.ndarray  # K × (1+P) × (1+P): Σ_i Ŷ_i Ỹ_i' with Ŷ_i the leave-one-out arm mean minus site mean
 
     @property
     def t(self): return self.data[:, -1]
     @property
     def n_reps(self): return int(self.rep_of_site.max()) + 1
+    @property
+    def site_nobs(self): return self.arm_sizes.sum(axis=1)
+
+    def by_rep(self, a: np.ndarray) -> np.ndarray:
+        "Sum per-site arrays (K × ...) within replications: R × ..."
+        return group_sums(self.rep_of_site, a.reshape(len(a), -1), self.n_reps).reshape((self.n_reps,) + a.shape[1:])
+
+def _leave_one_out_moments(a, cells, n_cells, total) -> np.ndarray:
+    """Σ_i Ŷ_i Ỹ_i' per site, Ŷ_i = mean of the other units of i's arm minus mean of the other units of i's site: the
+    jackknife (UJIVE) first stage, whose own-observation terms are removed. Needs two units in each arm."""
+    sums, counts = group_sums(cells, a, n_cells), np.bincount(cells, minlength=n_cells)
+    own = _sum_outer(cells, a, n_cells)
+    arm = (sums[:, :, None] * sums[:, None, :] - own) / np.maximum(counts - 1, 1)[:, None, None]
+    site_n = counts.reshape(-1, 2).sum(axis=1)
+    return arm.reshape(-1, 2, *arm.shape[1:]).sum(axis=1) + total / (site_n - 1)[:, None, None]  # site sums are 0
 
 def _site_design(data, y, mediators, treatment, site_codes, n_sites, rep_of_site) -> _SiteDesign:
     a = np.empty((len(data), len(mediators) + 2), order="F")
     for j, col in enumerate([y, *mediators, treatment]): a[:, j] = data[col].to_numpy(dtype=float)
+    t = a[:, -1].astype(int)
+    cells = 2 * site_codes + t
+    arm_sizes = np.bincount(cells, minlength=2 * n_sites).reshape(n_sites, 2)
     demean_within(a, site_codes, n_sites)
     weight = group_sums(site_codes, a[:, -1] ** 2, n_sites)
     slopes = group_sums(site_codes, a[:, :-1] * a[:, -1:], n_sites) / weight[:, None]
-    return _SiteDesign(a, site_codes, rep_of_site, weight, slopes)
+    total = _sum_outer(site_codes, a[:, :-1], n_sites)
+    root_w = slopes * np.sqrt(weight)[:, None]
+    projected = root_w[:, :, None] * root_w[:, None, :]
+    jackknife = _leave_one_out_moments(a[:, :-1], cells, 2 * n_sites, total)
+    jackknife[arm_sizes.min(axis=1) < 2] = 0  # an arm of one unit has no leave-one-out mean: the site is left out
+    return _SiteDesign(a, site_codes, rep_of_site, weight, slopes, arm_sizes, total, projected, jackknife)
 
 # %% ../nbs/01_late.ipynb #c024
-def _kclass(total: np.ndarray, projected: np.ndarray, method: str):
-    """k-class estimates, bread and κ from Ỹ'Ỹ and Ỹ'P_QỸ (Ỹ = [y, mediators]; arrays batched over leading axes):
-    κ = 1 is 2SLS; LIML's κ is the smallest root of det(Ỹ'Ỹ − κ Ỹ'M_QỸ) = 0."""
-    if method == "liml":
+METHODS = ("2sls", "liml", "fuller", "ujive")
+
+# %% ../nbs/01_late.ipynb #c024a
+def _estimate(total, projected, jackknife, method: str, fuller_dof):
+    """Estimates, bread and κ from summed moments (batched over leading axes). k-class for 2SLS (κ = 1), LIML (κ the
+    smallest root of det(Ỹ'Ỹ − κ Ỹ'M_QỸ) = 0) and Fuller (κ_LIML − 1/(n − L), L instruments and absorbed sites);
+    UJIVE solves the jackknife normal equations Σ Ŷ_x Ỹ_x' δ = Σ Ŷ_x ỹ."""
+    if method == "ujive":
+        bread = np.linalg.inv(jackknife[..., 1:, 1:])
+        return np.einsum("...ij,...j->...i", bread, jackknife[..., 1:, 0]), bread, np.full(total.shape[:-2], np.nan)
+    kappa = np.ones(total.shape[:-2])
+    if method != "2sls":
         kappa = np.linalg.eigvals(np.linalg.solve(total - projected, total)).real.min(axis=-1)
-    else:
-        kappa = np.ones(total.shape[:-2])
+        if method == "fuller": kappa = kappa - 1 / fuller_dof
     k = kappa[..., None, None]
     normal = (1 - k) * total + k * projected  # k-class normal equations
     bread = np.linalg.inv(normal[..., 1:, 1:])
     return np.einsum("...ij,...j->...i", bread, normal[..., 1:, 0]), bread, kappa
 
+def _fuller_dof(d: _SiteDesign, drop_site: bool = False) -> np.ndarray:
+    "n − L per replication (L = 2K: K site dummies and K site×T instruments), or per deleted site."
+    nobs, sites = d.by_rep(d.site_nobs.astype(float)), np.bincount(d.rep_of_site, minlength=d.n_reps)
+    if not drop_site: return nobs - 2 * sites
+    return (nobs - 2 * sites)[d.rep_of_site] - d.site_nobs + 2
+
+def _bekker_cov(total, projected, delta, nobs, n_params):
+    """Bekker's (1994) many-instrument covariance of a k-class estimator under homoskedasticity, from the moment
+    matrices of Ỹ = [y, mediators] (Hansen, Hausman and Newey 2008, eq. for V̂ without the non-normality terms)."""
+    a = np.concatenate([np.ones(delta.shape[:-1] + (1,)), -delta], axis=-1)  # residual û = Ỹ a
+    ta, pa = np.einsum("...ij,...j->...i", total, a), np.einsum("...ij,...j->...i", projected, a)
+    uu, upu = np.einsum("...i,...i", a, ta), np.einsum("...i,...i", a, pa)
+    alpha = (upu / uu)[..., None, None]
+    rho = ta[..., 1:] / uu[..., None]  # X̄ = X − û ρ'
+    outer = lambda u, v: u[..., :, None] * v[..., None, :]
+    def corrected(m, ma, aa):  # X̄' M X̄ from X'MX, X'Mû and û'Mû
+        return m[..., 1:, 1:] - outer(rho, ma[..., 1:]) - outer(ma[..., 1:], rho) + outer(rho, rho) * aa[..., None, None]
+    xpx_bar, xx_bar = corrected(projected, pa, upu), corrected(total, ta, uu)
+    sigma2 = (uu / (nobs - n_params))[..., None, None]
+    middle = sigma2 * ((1 - alpha) ** 2 * xpx_bar + alpha**2 * (xx_bar - xpx_bar))
+    h_inv = np.linalg.inv(projected[..., 1:, 1:] - alpha * total[..., 1:, 1:])
+    return h_inv @ middle @ h_inv
+
+def _score_terms(d: _SiteDesign, delta0) -> np.ndarray:
+    "Per site, the jackknife score Σ_i Ŷ_i (y_i − M_i'δ₀) at δ₀ (K × P); rows of one replication if δ₀ is R × P."
+    a = np.concatenate([np.ones((d.n_reps, 1)), -np.broadcast_to(delta0, (d.n_reps, d.jackknife.shape[1] - 1))], axis=1)
+    return np.einsum("sij,sj->si", d.jackknife[:, 1:, :], a[d.rep_of_site])
+
 def _msmm_fit(d: _SiteDesign, method: str, cov_type: str, cluster_codes=None, n_clusters: int = 0):
     "Estimates (R × P), covariances (R × P × P) and κ (R) for every replication of the design at once."
-    n_reps, n_sites = d.n_reps, len(d.weight)
-    rep_of_obs = d.rep_of_site[d.site_codes]
-    root_w = d.slopes * np.sqrt(d.weight)[:, None]
-    site_projected = root_w[:, :, None] * root_w[:, None, :]  # per site: w_s b_s b_s'
-    site_total = _sum_outer(d.site_codes, d.data[:, :-1], n_sites)  # per site: Σ ỹỹ'
-    by_rep = lambda a: group_sums(d.rep_of_site, a.reshape(n_sites, -1), n_reps).reshape((n_reps,) + a.shape[1:])
-    total, projected = by_rep(site_total), by_rep(site_projected)
-    delta, bread, kappa = _kclass(total, projected, method)
+    n_reps = d.n_reps
+    total, projected, jackknife = d.by_rep(d.total), d.by_rep(d.projected), d.by_rep(d.jackknife)
+    delta, bread, kappa = _estimate(total, projected, jackknife, method, _fuller_dof(d))
     sites_per_rep = np.bincount(d.rep_of_site, minlength=n_reps)
+    nobs = d.by_rep(d.site_nobs.astype(float))
+    n_params = delta.shape[1] + sites_per_rep  # mediators + absorbed sites
     if cov_type == "jackknife":  # delete one site: its moments leave the sums, nothing else changes
-        loo = _kclass(total[d.rep_of_site] - site_total, projected[d.rep_of_site] - site_projected, method)[0]
-        deviation = loo - (by_rep(loo) / sites_per_rep[:, None])[d.rep_of_site]
-        cov = ((sites_per_rep - 1) / sites_per_rep)[:, None, None] * _sum_outer(d.rep_of_site, deviation, n_reps)
-        return delta, cov, kappa
+        loo = _estimate(total[d.rep_of_site] - d.total, projected[d.rep_of_site] - d.projected,
+                        jackknife[d.rep_of_site] - d.jackknife, method, _fuller_dof(d, drop_site=True))[0]
+        deviation = loo - (d.by_rep(loo) / sites_per_rep[:, None])[d.rep_of_site]
+        scale = (sites_per_rep - 1) / sites_per_rep
+        return delta, scale[:, None, None] * _sum_outer(d.rep_of_site, deviation, n_reps), kappa
+    if cov_type == "bekker": return delta, _bekker_cov(total, projected, delta, nobs, n_params), kappa
+    if method == "ujive":  # Ŷ_i pairs units of one site, so sites are the clusters
+        meat = _sum_outer(d.rep_of_site, _score_terms(d, delta), n_reps)
+        return delta, (sites_per_rep / (sites_per_rep - 1))[:, None, None] * bread @ meat @ bread, kappa
+    if cov_type == "unadjusted":  # σ̂² (k-class normal matrix)⁻¹, σ̂² = û'û/(n − k)
+        a = np.concatenate([np.ones((n_reps, 1)), -delta], axis=1)
+        uu = np.einsum("ri,rij,rj->r", a, total, a)
+        return delta, (uu / (nobs - n_params))[:, None, None] * bread, kappa
+    rep_of_obs = d.rep_of_site[d.site_codes]
     resid = d.data[:, 0] - np.einsum("ij,ij->i", d.data[:, 1:-1], delta[rep_of_obs])
     scores = (d.t * resid)[:, None] * d.slopes[d.site_codes, 1:]  # projected mediators × residual
-    nobs = np.bincount(rep_of_obs, minlength=n_reps)
-    n_params = delta.shape[1] + sites_per_rep  # mediators + absorbed sites
     if cluster_codes is None:
         meat, groups = _sum_outer(rep_of_obs, scores, n_reps), 0
     else:
@@ -174,63 +250,101 @@ def _msmm_fit(d: _SiteDesign, method: str, cov_type: str, cluster_codes=None, n_
     return delta, scale[:, None, None] * bread @ meat @ bread, kappa
 
 # %% ../nbs/01_late.ipynb #c026
-def _instrument_wald(d: _SiteDesign, coef, resid, cov_type, cluster_codes, n_clusters) -> float:
-    """Wald statistic that the K site coefficients `coef` of a regression on the site×T instruments are zero. Clusters
-    nest within sites (or each row is its own cluster), so the covariance is diagonal, one variance per site; a site
-    whose first stage fits exactly has variance 0 and makes the statistic infinite."""
-    n_sites, nobs = len(d.weight), len(resid)
-    scores = d.t * resid
-    if cluster_codes is None:
-        squares, site_of = scores**2, d.site_codes
-    else:
-        site_of = np.zeros(n_clusters, dtype=int)
-        site_of[cluster_codes] = d.site_codes
-        squares = group_sums(cluster_codes, scores, n_clusters) ** 2
-    meat = group_sums(site_of, squares, n_sites)
-    exact = meat <= 1e-20 * group_sums(d.site_codes, resid**2 + d.t**2, n_sites)  # rounding error only
-    variance = sandwich_scale(cov_type, nobs, 2 * n_sites, n_clusters) * meat / d.weight**2
-    terms = np.divide(coef**2, variance, out=np.full(n_sites, np.inf), where=~exact)
-    return float(np.sum(np.where(np.abs(coef) > 0, terms, 0.0)))
+def _jackknife_signal(q: np.ndarray) -> tuple[float, float]:
+    """Standardised sum of per-site jackknife signals q_s (unbiased for w_s times the squared compliance, mean 0 when
+    the site instruments do not move the mediator): Σq_s / √Σq_s², and its one-sided p-value."""
+    stat = q.sum() / np.sqrt(q @ q) if q @ q > 0 else 0.0
+    return float(stat), float(stats.norm.sf(stat))
 
-def _msmm_first_stage(d: _SiteDesign, mediators, cov_type, cluster_codes, n_clusters) -> pd.DataFrame:
-    "Partial R², joint F of the site×T instruments and (P > 1) Sanderson–Windmeijer F, per mediator."
+def _msmm_first_stage(d: _SiteDesign, mediators) -> pd.DataFrame:
+    """Per mediator: partial R², homoskedastic F, Montiel Olea–Pflueger effective F (HC1), the jackknife first-stage
+    statistic and concentration μ̂²/√K; with P > 1 the Sanderson–Windmeijer conditional F (homoskedastic) and its
+    jackknife analogue. None of them divides by a per-site variance, so cells of one to three units cannot make
+    them explode."""
     gamma, x = d.slopes[:, 1:], d.data[:, 1:-1]
-    n_sites, n_med = gamma.shape
-    wald = lambda coef, resid: _instrument_wald(d, coef, resid, cov_type, cluster_codes, n_clusters)
+    n_sites, n_med, nobs = len(d.weight), gamma.shape[1], len(x)
+    dof = nobs - 2 * n_sites  # K slopes and K absorbed sites
+    q_jack = d.jackknife[:, 1:, 1:]
     rows = []
     for p in range(n_med):
-        coef = gamma[:, p]
-        f = wald(coef, x[:, p] - d.t * coef[d.site_codes]) / n_sites
-        row = {"partial_r2": d.weight @ coef**2 / (x[:, p] @ x[:, p]), "f_stat": f,
-               "f_pvalue": stats.chi2.sf(f * n_sites, n_sites)}
-        if n_med > 1:  # 2SLS of M_p on the other mediators, then the instruments' Wald test on its residual
-            others = [q for q in range(n_med) if q != p]
-            g_o = gamma[:, others]
-            coef_other = np.linalg.solve(g_o.T @ (d.weight[:, None] * g_o), g_o.T @ (d.weight * coef))
-            coef_sw = coef - g_o @ coef_other
-            resid_sw = x[:, p] - x[:, others] @ coef_other - d.t * coef_sw[d.site_codes]
-            dof = n_sites - n_med + 1
-            row["sw_f_stat"] = wald(coef_sw, resid_sw) / dof
-            row["sw_pvalue"] = stats.chi2.sf(row["sw_f_stat"] * dof, dof)
+        resid = x[:, p] - d.t * gamma[d.site_codes, p]
+        signal, ssr = d.weight @ gamma[:, p] ** 2, resid @ resid
+        f_jack, p_jack = _jackknife_signal(q_jack[:, p, p])
+        hc1 = group_sums(d.site_codes, (d.t * resid) ** 2, n_sites) @ (1 / d.weight) * nobs / dof
+        row = {"partial_r2": signal / (x[:, p] @ x[:, p]), "f_homoskedastic": signal / n_sites / (ssr / dof),
+               "f_effective": signal / hc1, "f_jackknife": f_jack,
+               "concentration": q_jack[:, p, p].sum() / (ssr / dof) / np.sqrt(n_sites), "jackknife_pvalue": p_jack}
+        if n_med > 1:
+            others = [o for o in range(n_med) if o != p]
+            g_o = gamma[:, others]  # Sanderson–Windmeijer: 2SLS of M_p on the others, then the instruments' F
+            coef = np.linalg.solve(g_o.T @ (d.weight[:, None] * g_o), g_o.T @ (d.weight * gamma[:, p]))
+            coef_sw = gamma[:, p] - g_o @ coef
+            resid_sw = x[:, p] - x[:, others] @ coef - d.t * coef_sw[d.site_codes]
+            row["sw_f_homoskedastic"] = d.weight @ coef_sw**2 / (n_sites - n_med + 1) / (resid_sw @ resid_sw / dof)
+            sums = q_jack.sum(axis=0)  # the same with jackknife moments: what M_p adds to the others, per site
+            b = np.zeros(n_med); b[p] = 1; b[others] = -np.linalg.solve(sums[np.ix_(others, others)], sums[others, p])
+            row["sw_f_jackknife"], row["jackknife_pvalue"] = _jackknife_signal(np.einsum("i,sij,j->s", b, q_jack, b))
         rows.append(row)
     return pd.DataFrame(rows, index=list(mediators))
 
 # %% ../nbs/01_late.ipynb #c028
-def _nests_in_sites(cluster_codes, site_codes) -> bool:
-    "Whether every cluster lies inside one site and every site holds at least two clusters."
-    pairs = pd.DataFrame({"cluster": cluster_codes, "site": site_codes}).drop_duplicates()
-    return pairs["cluster"].is_unique and pairs.groupby("site").size().min() >= 2
+_SCORE_METHOD = "jackknife score test clustered by site"
+
+def _score_statistic(d: _SiteDesign, delta0) -> tuple[np.ndarray, np.ndarray]:
+    """The site-clustered jackknife score statistic at δ₀ per replication and its degrees of freedom K − P: with
+    U = S'(Σ_s g_s g_s')⁻¹S, the Hotelling form (K − P)/P · U/(K − U) is F(P, K − P) under H0 for normal site scores."""
+    g = _score_terms(d, delta0)
+    total, meat = d.by_rep(g), _sum_outer(d.rep_of_site, g, d.n_reps)
+    u = np.einsum("ri,ri->r", total, np.linalg.solve(meat, total[:, :, None])[..., 0])
+    n_sites, n_med = d.by_rep((d.arm_sizes.min(axis=1) >= 2).astype(float)), g.shape[1]
+    return (n_sites - n_med) / n_med * u / (n_sites - u), n_sites - n_med
+
+def _score_set(d: _SiteDesign, level: float, parameter: str) -> ConfidenceSet:
+    """{δ₀: the score test accepts} for one mediator: (U − Aδ₀)² ≤ c Σ_s (u_s − a_s δ₀)², a quadratic inequality,
+    so the set is an interval, two half-lines or the whole line (never empty: it always holds UJIVE)."""
+    u, a = d.jackknife[:, 1, 0], d.jackknife[:, 1, 1]
+    n_sites = (d.arm_sizes.min(axis=1) >= 2).sum()
+    f = stats.f.ppf(level, 1, n_sites - 1)
+    c = f * n_sites / (n_sites - 1 + f)  # U ≤ c ⟺ (K − 1)U/(K − U) ≤ F(1, K − 1) quantile
+    q2, q1, q0 = a.sum() ** 2 - c * a @ a, -2 * (a.sum() * u.sum() - c * a @ u), u.sum() ** 2 - c * u @ u
+    disc = q1**2 - 4 * q2 * q0
+    if q2 < 0 and disc <= 0: return ConfidenceSet(((-np.inf, np.inf),), parameter, level, _SCORE_METHOD)
+    roots = np.sort((-q1 + np.array([-1, 1]) * np.sqrt(max(disc, 0))) / (2 * q2))
+    pieces = ((roots[0], roots[1]),) if q2 > 0 else ((-np.inf, roots[0]), (roots[1], np.inf))
+    return ConfidenceSet(pieces, parameter, level, _SCORE_METHOD)
 
 # %% ../nbs/01_late.ipynb #c030
-def _msmm_cov_label(cov_type: str) -> str:
-    return "delete-one-site jackknife" if cov_type == "jackknife" else cov_label(cov_type)
+MSMM_COV_TYPES = ("jackknife", "clustered", "robust", "unadjusted", "bekker")
 
-def _msmm_cov_type(cov_type, cluster, site) -> str:
-    "robust / clustered as in `tsls`, or 'jackknife' (delete one site; sites are then the clusters)."
-    if cov_type != "jackknife": return resolve_cov_type(cov_type, cluster)
-    if cluster not in (None, site):
+# %% ../nbs/01_late.ipynb #c030a
+def _msmm_cov_label(cov_type: str) -> str:
+    labels = {"jackknife": "delete-one-site jackknife",
+              "bekker": "Bekker many-instrument (homoskedastic, conditional on the sites)"}
+    return labels.get(cov_type) or cov_label(cov_type)
+
+def _msmm_cov_type(cov_type, cluster, site, method) -> str:
+    """Site-level by default: the delete-one-site jackknife. 'clustered' (CR1 by `cluster`), 'robust' (HC1) and
+    'unadjusted' condition on the sites; 'bekker' (LIML, Fuller) too, under homoskedasticity."""
+    if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if cov_type is None and cluster is None: cov_type = "jackknife"
+    if cov_type not in (None, *MSMM_COV_TYPES): raise ValueError(f"cov_type must be one of {MSMM_COV_TYPES}, got {cov_type!r}")
+    if cov_type == "jackknife" and cluster not in (None, site):
         raise ValueError(f"the jackknife deletes one site at a time: it clusters by '{site}', not by '{cluster}'")
+    if cov_type == "bekker" and (method not in ("liml", "fuller") or cluster is not None):
+        raise ValueError("Bekker's covariance is for LIML and Fuller with independent units: no `cluster`")
+    if cov_type not in ("jackknife", "bekker"): cov_type = resolve_cov_type(cov_type, cluster)
+    if method == "ujive" and cov_type != "jackknife" and not (cov_type == "clustered" and cluster == site):
+        raise ValueError(f"UJIVE's jackknife first stage pairs units of the same site, so its scores are dependent "
+                         f"within sites: use cov_type='jackknife' or cluster='{site}', or method='2sls', 'liml' or "
+                         f"'fuller' for standard errors conditional on the sites")
     return cov_type
+
+def _thin_sites(df, site, z, rep=None) -> pd.Index:
+    """Sites (with their replication) with an arm of one unit: UJIVE has no leave-one-out instrument there. (A site
+    with an empty arm gives no instrument at all: `_prepare_msmm` names it in an error.)"""
+    by = [c for c in (rep, site) if c is not None]
+    arms = df.groupby(by + [z]).size().unstack(z, fill_value=0)
+    return arms.index[(arms == 1).any(axis=1)]
 
 def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
     "Checked data, site codes and replication of each site, cluster codes."
@@ -254,56 +368,110 @@ def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
     return data, mediators, site_codes, rep_of_site, cluster_codes, int(cluster_codes.max()) + 1
 
 # %% ../nbs/01_late.ipynb #c032
-def msmm_iv(df: pd.DataFrame, *, y: str, d, z: str, site: str, cluster: str | None = None,
-            method: str = "2sls", cov_type: str | None = None, rank_alpha: float | None = 0.05) -> IVResults:
+_WEAK_NOTE = ("weak instruments: the jackknife first stage cannot reject that the site instruments carry no signal for "
+             "{names} (one-sided p > 0.05), so Wald intervals are unreliable; use the weak-instrument-robust set in "
+             "diagnostics['robust_set'] (one mediator) or msmm_score_test")
+_MANY_NOTE = ("many instruments: the concentration μ² of {names} is below 10 per site instrument, so 2SLS is biased towards "
+             "OLS by about K/μ² of OLS's bias; prefer method='ujive' (or 'liml' when effects do not vary across sites)")
+
+# %% ../nbs/01_late.ipynb #c032a
+def msmm_iv(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d,  # mediator column, or a list of mediator columns (one effect each)
+    z: str,  # binary instrument column, randomised within each site
+    site: str,  # column of site ids; the instruments are site × `z`
+    cluster: str | None = None,  # column of cluster ids for clustered (CR1) SEs given the sites; None: see `cov_type`
+    method: str = "ujive",  # "ujive" (unbiased jackknife IV), "2sls" (the paper's MSMM-IV), "liml" or "fuller"
+    cov_type: str | None = None,  # "jackknife" (delete a site; default), "clustered", "robust", "unadjusted", "bekker"
+    # several mediators: refuse if a jackknife first-stage p-value exceeds it; None: never
+    rank_alpha: float | None = 0.05,
+    level: float = 0.95,  # confidence level of the weak-instrument-robust score set (one mediator)
+) -> IVResults:
     """Multisite multiple-mediator IV: `y` on the mediators `d` with site fixed effects, instrumented by the site×`z`
-    interactions (binary instrument `z`, the treatment randomised within `site`). `method`: "2sls" or "liml".
-    Standard errors robust (HC1), clustered (CR1) by `cluster`, or `cov_type="jackknife"` (delete one site).
-    Diagnostics: first stage per mediator, the site compliance matrix and its singular values, κ for LIML."""
-    if method not in ("2sls", "liml"): raise ValueError(f"method must be '2sls' or 'liml', got {method!r}")
-    cov_type = _msmm_cov_type(cov_type, cluster, site)
+    interactions (binary instrument `z`, randomised within `site`). `method`: "ujive" (the default: Kolesár's unbiased
+    jackknife IV, which leaves out sites with an arm of one unit), "2sls" (the paper's MSMM-IV), "liml" or "fuller"
+    (α = 1). Standard errors by default delete one site (the superpopulation δ: sites are draws); `cluster`/
+    "clustered" (CR1), "robust" (HC1), "unadjusted" and "bekker" (LIML/Fuller, many instruments, homoskedastic)
+    condition on the sites. Diagnostics:
+    first-stage strength per mediator, the compliance matrix, κ, a weak-instrument flag and (one mediator) the
+    jackknife score confidence set at `level`."""
+    cov_type = _msmm_cov_type(cov_type, cluster, site, method)
+    notes = ()
+    if method == "ujive":
+        thin = _thin_sites(check_frame(df, binary=[z], keys=[site]), site, z)
+        if len(thin):
+            df = df[~df[site].isin(thin)]
+            notes = (f"UJIVE leaves out {len(thin)} site(s) with an arm of one unit (no leave-one-out instrument)",)
     data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster)
     n_sites, n_med = len(rep_of_site), len(mediators)
-    if n_sites < n_med:
-        raise ValueError(f"assumption (viii), sufficient rank: {n_sites} site(s) cannot identify {n_med} mediators")
+    if n_sites < n_med or (n_sites == n_med and cov_type == "jackknife"):
+        raise ValueError(f"assumption (viii), sufficient rank: {n_sites} site(s) cannot identify {n_med} mediators"
+                         + (" with delete-one-site standard errors" if n_sites == n_med else ""))
     design = _site_design(data, y, mediators, z, site_codes, n_sites, rep_of_site)
     gamma = design.slopes[:, 1:]
     check_full_rank(gamma.T @ (design.weight[:, None] * gamma), mediators,
                     "assumption (viii), sufficient rank: the site-by-mediator compliance matrix")
-    notes = ()
-    if cov_type == "jackknife" or (cluster is not None and not _nests_in_sites(cluster_codes, site_codes)):
-        notes = ("first-stage diagnostics use robust (HC1) covariance: clusters that do not nest within sites with at "
-                 "least two per site leave site-specific compliances with no clustered variance",)
-        first_stage = _msmm_first_stage(design, mediators, "robust", None, 0)
-    else:
-        first_stage = _msmm_first_stage(design, mediators, cov_type, cluster_codes, n_clusters)
-    pvalue = first_stage["sw_pvalue" if n_med > 1 else "f_pvalue"]
-    if rank_alpha is not None and (pvalue > rank_alpha).any():
-        weak = pvalue[pvalue > rank_alpha]
-        raise ValueError(f"assumption (viii), sufficient rank, is not supported by the data: the conditional first-stage "
-                         f"test cannot reject that the site compliances of {list(weak.index)} are spanned by the other "
-                         f"mediators' (p = {weak.round(3).tolist()} > rank_alpha = {rank_alpha}); the estimates would be "
-                         "driven by noise. Pass rank_alpha=None to estimate anyway.")
-    if np.isinf(first_stage["f_stat"]).any():
-        notes += ("an infinite first-stage F: in some site the first stage fits exactly (e.g. every treated unit takes "
-                  "the mediator and no control does), so its compliance has zero estimated variance",)
+    first_stage = _msmm_first_stage(design, mediators)
+    if n_med > 1 and rank_alpha is not None and (first_stage["jackknife_pvalue"] > rank_alpha).any():
+        weak = first_stage["jackknife_pvalue"][first_stage["jackknife_pvalue"] > rank_alpha]
+        raise ValueError(f"assumption (viii), sufficient rank, is not supported by the data: the conditional jackknife "
+                         f"first-stage test cannot reject that the site compliances of {list(weak.index)} are spanned "
+                         f"by the other mediators' (p = {weak.round(3).tolist()} > rank_alpha = {rank_alpha}); the "
+                         "estimates would be driven by noise. Pass rank_alpha=None to estimate anyway.")
     delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
+    scored_sites = (design.arm_sizes.min(axis=1) >= 2).sum()
+    robust_set = _score_set(design, level, mediators[0]) if n_med == 1 and scored_sites > 1 else None
+    unidentified = first_stage.index[first_stage["jackknife_pvalue"] > 0.05].tolist()
+    weak = bool(unidentified or (robust_set is not None and not robust_set.bounded))
+    if weak: notes += (_WEAK_NOTE.format(names=unidentified or mediators),)
+    many = first_stage.index[first_stage["concentration"] * np.sqrt(n_sites) < 10 * n_sites].tolist()
+    if method == "2sls" and many and not weak: notes += (_MANY_NOTE.format(names=many),)
     site_labels = data.groupby(site, sort=False)[site].first().to_numpy()
-    compliance = pd.DataFrame(gamma, index=pd.Index(site_labels, name=site), columns=mediators)
-    diagnostics = {"compliance": compliance, "singular_values": np.linalg.svd(gamma, compute_uv=False),
-                   "kappa": float(kappa[0]), "n_sites": n_sites}
+    diagnostics = {"compliance": pd.DataFrame(gamma, index=pd.Index(site_labels, name=site), columns=mediators),
+                   "singular_values": np.linalg.svd(gamma, compute_uv=False), "kappa": float(kappa[0]),
+                   "n_sites": n_sites, "weak": weak, "robust_set": robust_set}
+    clusters = n_sites if cov_type == "jackknife" or method == "ujive" else n_clusters or None
     return IVResults(pd.Series(delta[0], index=mediators, name="estimate"),
-                     pd.DataFrame(cov[0], index=mediators, columns=mediators), len(data),
-                     _msmm_cov_label(cov_type), f"MSMM-IV ({method.upper()}, {n_sites} sites × {z} instruments, site fixed effects)",
-                     n_clusters or None, diagnostics, notes, first_stage=first_stage)
+                     pd.DataFrame(cov[0], index=mediators, columns=mediators), len(data), _msmm_cov_label(cov_type),
+                     f"MSMM-IV ({method.upper()}, {n_sites} sites × {z} instruments, site fixed effects)",
+                     clusters, diagnostics, notes, df_resid=clusters - 1 if clusters else None, first_stage=first_stage)
+
+def msmm_score_test(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d,  # mediator column, or a list of mediator columns
+    z: str,  # binary instrument column, randomised within each site
+    site: str,  # column of site ids
+    delta0=0.0,  # effect(s) under the null: one value per mediator, or one for all
+) -> TestResult:
+    """Weak-instrument-robust test of δ = `delta0` (one value per mediator in `d`, or one for all; by default no
+    effect): the jackknife score
+    Σ_i Ŷ_i (y_i − M_i'δ₀) with a site-clustered variance, F(P, K − 1) under H0 whatever the instruments' strength,
+    the number of sites or the between-site variation of effects."""
+    data, mediators, site_codes, rep_of_site, *_ = _prepare_msmm(df, y, d, z, site, None)
+    design = _site_design(data, y, mediators, z, site_codes, len(rep_of_site), rep_of_site)
+    delta0 = np.asarray(delta0, dtype=float).reshape(-1)
+    if len(delta0) not in (1, len(mediators)): raise ValueError(f"delta0 needs one value per mediator {mediators}")
+    delta0 = np.broadcast_to(delta0, len(mediators))
+    n_sites = int((design.arm_sizes.min(axis=1) >= 2).sum())
+    if n_sites <= len(mediators): raise ValueError(f"{n_sites} sites with two units in each arm cannot test {len(mediators)} effects")
+    stat, dof = (float(v[0]) for v in _score_statistic(design, delta0))
+    return TestResult(stat, float(stats.f.sf(stat, len(mediators), dof)), _SCORE_METHOD,
+                      f"δ = {dict(zip(mediators, delta0.round(6).tolist()))}", df=(len(mediators), int(dof)),
+                      title="Weak-instrument-robust score test (MSMM-IV)")
 
 # %% ../nbs/01_late.ipynb #c034
-def msmm_iv_reps(df: pd.DataFrame, *, y: str, d, z: str, site: str, rep: str,
-                 cluster: str | None = None, method: str = "2sls", cov_type: str | None = None) -> pd.DataFrame:
+def msmm_iv_reps(df: pd.DataFrame, *, y: str, d, z: str, site: str, rep: str, cluster: str | None = None,
+                 method: str = "ujive", cov_type: str | None = None) -> pd.DataFrame:
     "MSMM-IV estimates and standard errors for every replication `rep` of a stacked simulation frame, vectorised."
-    cov_type = _msmm_cov_type(cov_type, cluster, site)
-    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster,
-                                                                                        rep)
+    cov_type = _msmm_cov_type(cov_type, cluster, site, method)
+    if method == "ujive":
+        thin = _thin_sites(df, site, z, rep)
+        df = df[~pd.MultiIndex.from_frame(df[[rep, site]]).isin(thin)]
+    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster, rep)
     design = _site_design(data, y, mediators, z, site_codes, len(rep_of_site), rep_of_site)
     delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
     se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
@@ -312,16 +480,30 @@ def msmm_iv_reps(df: pd.DataFrame, *, y: str, d, z: str, site: str, rep: str,
                       pd.DataFrame(se, index=index, columns=[f"se_{m}" for m in mediators])], axis=1)
 
 # %% ../nbs/01_late.ipynb #c036
-def simulate_multisite(n_sites: int = 50, n_per_site: int = 200, delta=(1.0, 0.5), gamma_mean=(0.5, 0.3),
+def _complete_assignment(generator, group, n_groups, p_treat) -> np.ndarray:
+    "Within each group, exactly round(p·n) units treated (at least one per arm): a completely randomised site."
+    sizes = np.bincount(group, minlength=n_groups)
+    treated = np.clip(np.round(p_treat * sizes), 1, sizes - 1)
+    order = np.lexsort((generator.random(len(group)), group))
+    rank = np.empty(len(group), dtype=int)
+    rank[order] = np.arange(len(group)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return (rank < treated[group]).astype(int)
+
+# %% ../nbs/01_late.ipynb #c036a
+def simulate_multisite(n_sites: int = 50, n_per_site=200, delta=(1.0, 0.5), gamma_mean=(0.5, 0.3),
                        gamma_sd=(0.5, 0.5), effect_sd_site: float = 0.3, effect_sd_person: float = 0.5,
                        p_treat: float = 0.5, confounding: float = 2.0, dependence: float = 0.0,
-                       rank_deficient: bool = False, mediator_path: float = 0.0, n_reps: int = 1,
+                       effect_spread: float = 0.0, rank_deficient: bool = False, mediator_path: float = 0.0,
+                       direct_effect: float = 0.0, assignment: str = "bernoulli", n_reps: int = 1,
                        seed=None) -> pd.DataFrame:
     """Multisite trial with P = len(delta) mediators (m1, m2, ...), site×treatment randomisation, an unobserved u that
-    raises the mediators and, by `confounding`, the outcome, and switches that break assumptions (ix) `dependence`,
-    (viii) `rank_deficient` and (v) `mediator_path`; the defaults satisfy all nine assumptions with site compliances
-    spread enough for the rank condition (viii) to be detected. Stacked `n_reps` replications. `seed`: an int, a
-    `np.random.Generator` or None."""
+    raises the mediators and, by `confounding`, the outcome. `n_per_site`: a size, or (smallest, largest) for sizes
+    drawn uniformly; `assignment`: "bernoulli" (each unit with probability `p_treat`) or "complete" (round(p·n) per
+    site). Switches: `effect_spread` > 0 makes the spread of site effects grow with |site compliance| (dependent but
+    mean independent: (ix) still holds); `dependence` (ix), `rank_deficient` (viii), `mediator_path` (v) and
+    `direct_effect` of T on Y (exclusion, ii) break the assumptions; the defaults satisfy all nine. Stacked `n_reps`
+    replications. `seed`: an int, a `np.random.Generator` or None."""
+    if assignment not in ("bernoulli", "complete"): raise ValueError(f"assignment must be 'bernoulli' or 'complete', got {assignment!r}")
     generator = rng(seed)
     delta, gamma_mean, gamma_sd = (np.asarray(a, dtype=float) for a in (delta, gamma_mean, gamma_sd))
     n_med, n_groups = len(delta), n_reps * n_sites
@@ -330,17 +512,22 @@ def simulate_multisite(n_sites: int = 50, n_per_site: int = 200, delta=(1.0, 0.5
     if rank_deficient:  # every mediator's site compliance proportional to the first's
         site_gamma[:, 1:] = site_gamma[:, :1] * gamma_mean[1:] / gamma_mean[0]
     noise = generator.normal(size=(n_groups, n_med))
-    site_delta = delta + effect_sd_site * (dependence * z + np.sqrt(1 - dependence**2) * noise)
-    group = np.repeat(np.arange(n_groups), n_per_site)
+    spread = (1 + effect_spread * np.abs(z)) / np.sqrt(1 + 2 * effect_spread * np.sqrt(2 / np.pi) + effect_spread**2)
+    site_delta = delta + effect_sd_site * spread * (dependence * z + np.sqrt(1 - dependence**2) * noise)
+    sizes = (np.full(n_groups, n_per_site) if np.isscalar(n_per_site)
+             else generator.integers(n_per_site[0], n_per_site[1] + 1, size=n_groups))
+    group = np.repeat(np.arange(n_groups), sizes)
     n = len(group)
     gamma = site_gamma[group] + 0.2 * generator.normal(size=(n, n_med))
     effect = site_delta[group] + effect_sd_person * generator.normal(size=(n, n_med))
     u = generator.normal(size=n)
     m0 = u[:, None] + generator.normal(size=(n, n_med))
-    t = generator.binomial(1, p_treat, n)
+    t = (_complete_assignment(generator, group, n_groups, p_treat) if assignment == "complete"
+         else generator.binomial(1, p_treat, n))
     if n_med > 1: gamma[:, 1] += mediator_path * gamma[:, 0]  # T → M1 → M2: M2's total compliance
     m = m0 + gamma * t[:, None]
-    y = 0.2 * (group % n_sites) + confounding * u + generator.normal(size=n) + np.einsum("ij,ij->i", effect, m)
+    y = (0.2 * (group % n_sites) + confounding * u + generator.normal(size=n) + np.einsum("ij,ij->i", effect, m)
+         + direct_effect * t)
     names = [f"m{p + 1}" for p in range(n_med)]
     frame = pd.DataFrame({"rep": group // n_sites, "site": group % n_sites, "t": t, "y": y})
     for p, name in enumerate(names):
@@ -407,10 +594,43 @@ class SiteEffects(ResultDisplay):
         return axes
 
 # %% ../nbs/01_late.ipynb #c044
-def site_effects(df: pd.DataFrame, *, y: str, d, z: str, site: str) -> SiteEffects:
+def _intercept_test(d: _SiteDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Per replication, the z statistic and p-value (t(K − 1)) that the between-site regression passes through the
+    origin, E[w_s(β_s − γ_s'δ)] = 0, at UJIVE's δ̂: the site residuals r_s = w_s(β̂_s − γ̂_s'δ̂) are unbiased whatever
+    the noise in γ̂_s, and each site's influence ψ_s = r_s − c'A⁻¹g_s carries the estimation of δ̂ (c = Σ w_s γ̂_s;
+    A and g_s are UJIVE's normal matrix and site scores)."""
+    delta, bread = _estimate(*(d.by_rep(m) for m in (d.total, d.projected, d.jackknife)), "ujive", None)[:2]
+    resid = d.weight * (d.slopes[:, 0] - np.einsum("sp,sp->s", d.slopes[:, 1:], delta[d.rep_of_site]))
+    direction = np.einsum("rij,rj->ri", bread, d.by_rep(d.weight[:, None] * d.slopes[:, 1:]))  # A⁻¹c (A symmetric)
+    influence = resid - np.einsum("sp,sp->s", _score_terms(d, delta), direction[d.rep_of_site])
+    stat = d.by_rep(resid) / np.sqrt(d.by_rep(influence**2))
+    return stat, 2 * stats.t.sf(np.abs(stat), np.bincount(d.rep_of_site) - 1)
+
+def _free_intercept_test(d: _SiteDesign) -> np.ndarray:
+    "Per replication, the p-value of the free intercept's naive z test (HC1 across sites): the errors-in-variables test."
+    x = np.concatenate([np.ones((len(d.weight), 1)), d.slopes[:, 1:]], axis=1) * np.sqrt(d.weight)[:, None]
+    y = d.slopes[:, 0] * np.sqrt(d.weight)
+    bread = np.linalg.inv(d.by_rep(x[:, :, None] * x[:, None, :]))
+    coef = np.einsum("rij,rj->ri", bread, d.by_rep(x * y[:, None]))
+    resid = y - np.einsum("sp,sp->s", x, coef[d.rep_of_site])
+    meat = _sum_outer(d.rep_of_site, x * resid[:, None], d.n_reps)
+    sites = np.bincount(d.rep_of_site)
+    var = (bread @ meat @ bread)[:, 0, 0] * sites / (sites - x.shape[1])
+    return 2 * stats.norm.sf(np.abs(coef[:, 0]) / np.sqrt(var))
+
+# %% ../nbs/01_late.ipynb #c044a
+def site_effects(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d,  # mediator column, or a list of mediator columns
+    z: str,  # binary instrument column, randomised within each site
+    site: str,  # column of site ids
+) -> SiteEffects:
     """Per-site ITT of the instrument `z` on `y` and compliances (effects on each mediator in `d`) as differences in
-    means with Neyman standard errors; the between-site regression through the origin (eq. 7/9) and the z test of a
-    free intercept (Reardon & Raudenbush 2013's falsification check), shown together as a `SiteEffects`."""
+    means with Neyman standard errors; the between-site regression through the origin (eq. 7/9), the same regression
+    with a free intercept, and the falsification test that the line passes through the origin, corrected for the
+    noise in the site compliances (sites with an arm of one unit are left out of the test)."""
     data, mediators, *_ = _prepare_msmm(df, y, d, z, site, None)
     moments = cell_moments(data, [site, z], [y, *mediators])
     treated, control = moments.xs(1, level=z), moments.xs(0, level=z)
@@ -424,25 +644,74 @@ def site_effects(df: pd.DataFrame, *, y: str, d, z: str, site: str) -> SiteEffec
     between = ols(scaled, y="itt", x=mediators, constant=False, title="Between-site regression through the origin")
     free = ols(scaled, y="itt", x=["intercept", *mediators], constant=False,
                title="Between-site regression, free intercept")
-    test = TestResult(float(free.tstats["intercept"]), float(free.pvalues["intercept"]), "z test",
-                      "the between-site regression passes through the origin (eq. 7)",
-                      details=free.summary().loc[["intercept"]], title="Free-intercept test")
-    notes = ("standard errors treat sites as the observations and ignore that site compliances are estimated; "
-             "report msmm_iv's",)
+    thin = _thin_sites(data, site, z)
+    kept = data[~data[site].isin(thin)]
+    _, _, site_codes, rep_of_site, *_ = _prepare_msmm(kept, y, mediators, z, site, None)
+    stat, pvalue = _intercept_test(_site_design(kept, y, mediators, z, site_codes, len(rep_of_site), rep_of_site))
+    test = TestResult(float(stat[0]), float(pvalue[0]), "jackknife-corrected z test, clustered by site, t(K − 1)",
+                      "the between-site regression passes through the origin (eq. 7)", df=len(rep_of_site) - 1,
+                      title="Falsification test: no intercept")
+    notes = ("the between-site regressions' standard errors treat sites as the observations and ignore that site "
+             "compliances are estimated; the free intercept is biased by that noise (errors in variables) and is "
+             "descriptive: intercept_test is the test",)
+    if len(thin): notes += (f"{len(thin)} site(s) with an arm of one unit are left out of the test",)
     return SiteEffects(table, between, free, test, tuple(mediators), notes)
 
 # %% ../nbs/01_late.ipynb #c057
-def msmm_coverage(n_reps: int = 500, level: float = 0.95, cov_type: str = "jackknife", seed=0, **design) -> pd.Series:
-    """Share of `n_reps` replications of `simulate_multisite(**design)` whose MSMM-IV confidence interval covers the
-    superpopulation δ; `cov_type` "jackknife" (delete one site) or "clustered" (CR1 by site)."""
-    delta = np.asarray(design.get("delta", (1.0, 0.5)))
+def _valid_pairs(methods, cov_types):
+    "The (method, cov_type) pairs msmm_iv accepts without a `cluster` other than the site."
+    for method in methods:
+        for cov_type in cov_types:
+            if method == "ujive" and cov_type not in ("jackknife", "clustered"): continue
+            if cov_type == "bekker" and method not in ("liml", "fuller"): continue
+            yield method, cov_type
+
+# %% ../nbs/01_late.ipynb #c057a
+def msmm_coverage(n_reps: int = 500, *, methods=METHODS, cov_types=("jackknife", "clustered"), level: float = 0.95,
+                  seed=0, **design) -> pd.DataFrame:
+    """Coverage of the superpopulation δ by `level` intervals of every estimator × standard error over `n_reps`
+    replications of `simulate_multisite(**design)` (all at once), with the coverage of the jackknife score set and the
+    share of replications whose jackknife first stage is flagged weak (per mediator). "clustered" clusters by site; site-level intervals use t(K − 1)."""
+    delta = np.asarray(design.get("delta", (1.0, 0.5)), dtype=float)
     sims = simulate_multisite(n_reps=n_reps, seed=seed, **design)
     names = [f"m{p + 1}" for p in range(len(delta))]
-    cluster = "site" if cov_type == "clustered" else None
-    reps = msmm_iv_reps(sims, y="y", d=names, z="t", site="site", rep="rep", cluster=cluster, cov_type=cov_type)
-    z = stats.norm.ppf(0.5 + level / 2)
-    covered = np.abs(reps[names].to_numpy() - delta) <= z * reps[[f"se_{m}" for m in names]].to_numpy()
-    return pd.Series(covered.mean(axis=0), index=names, name=f"coverage ({cov_type})")
+    def stacked_design(frame):
+        data, _, site_codes, rep_of_site, *_ = _prepare_msmm(frame, "y", names, "t", "site", None, "rep")
+        return _site_design(data, "y", names, "t", site_codes, len(rep_of_site), rep_of_site), site_codes
+    full, thinned = stacked_design(sims), None
+    rows = {}
+    for method, cov_type in _valid_pairs(methods, cov_types):
+        if method == "ujive" and thinned is None:
+            thin = _thin_sites(sims, "site", "t", "rep")
+            thinned = stacked_design(sims[~pd.MultiIndex.from_frame(sims[["rep", "site"]]).isin(thin)])
+        d, site_codes = thinned if method == "ujive" else full
+        clusters = (site_codes, len(d.weight)) if cov_type == "clustered" else (None, 0)
+        estimate, cov = _msmm_fit(d, method, cov_type, *clusters)[:2]
+        sites = np.bincount(d.rep_of_site, minlength=d.n_reps)
+        crit = stats.t.ppf(0.5 + level / 2, sites - 1) if cov_type in ("jackknife", "clustered") else stats.norm.ppf(0.5 + level / 2)
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        rows[(method, cov_type)] = np.abs(estimate - delta) <= np.reshape(crit, (-1, 1)) * se
+    d = full[0]
+    stat, dof = _score_statistic(d, delta)
+    accepted = stat <= stats.f.ppf(level, len(names), dof)
+    rows[("score test", "site clusters")] = np.repeat(accepted[:, None], len(names), axis=1)
+    signal = d.jackknife[:, 1:, 1:].diagonal(axis1=1, axis2=2)  # what msmm_iv flags weak (P = 1: the same test)
+    rows[("flagged weak", "share")] = d.by_rep(signal) / np.sqrt(d.by_rep(signal**2)) < stats.norm.ppf(0.95)
+    table = pd.DataFrame({key: covered.mean(axis=0) for key, covered in rows.items()}, index=names).T
+    table.index.names = ["method", "standard errors"]
+    return table
+
+def falsification_rates(n_reps: int = 500, level: float = 0.05, seed=0, **design) -> pd.Series:
+    """Rejection rates at `level` of the corrected falsification test (`site_effects().intercept_test`) and of the
+    naive free-intercept z test over `n_reps` replications of `simulate_multisite(**design)`: sizes when the design
+    satisfies the assumptions, powers when it breaks them (e.g. `direct_effect`)."""
+    sims = simulate_multisite(n_reps=n_reps, seed=seed, **design)
+    sims = sims[~pd.MultiIndex.from_frame(sims[["rep", "site"]]).isin(_thin_sites(sims, "site", "t", "rep"))]
+    names = [c for c in sims if c.startswith("m") and c[1:].isdigit()]
+    data, _, site_codes, rep_of_site, *_ = _prepare_msmm(sims, "y", names, "t", "site", None, "rep")
+    d = _site_design(data, "y", names, "t", site_codes, len(rep_of_site), rep_of_site)
+    return pd.Series({"corrected (jackknife)": (_intercept_test(d)[1] < level).mean(),
+                      "naive free intercept": (_free_intercept_test(d) < level).mean()}, name="rejection rate")
 
 # %% ../nbs/01_late.ipynb #c070
 @reproduction("Reardon & Raudenbush (2013)", "eq. (3): Wald = δ + Cov(Γ,Δ)/γ = 1 + 0.5·0.3·1/0.5",

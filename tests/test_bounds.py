@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivspill.bounds import (MTR_TYPES, allowed_pairs, mtr_bounds, mtr_coverage, mtr_tests, mtr_truth, simulate_mtr_groups,
-                            simulate_mtr_pairs)
+from ivspill.bounds import (FLAT_OUTCOMES, MTR_TYPES, P1_PAIRS, allowed_pairs, mtr_bounds, mtr_coverage, mtr_tests,
+                            mtr_truth, simulate_mtr_groups, simulate_mtr_pairs)
 from ivspill.core import Bounds, TestResult
 
 ALLOWED = sorted({"".join(sorted((a, b), key=MTR_TYPES.index)) for a in MTR_TYPES for b in MTR_TYPES
@@ -78,10 +78,137 @@ def test_bad_designs_are_refused():
     group_level = sim.assign(z=sim.groupby("group").z.transform("first"))  # whole groups assigned together
     with pytest.raises(ValueError, match="individually randomised"):
         mtr_bounds(group_level, y="y", d="d", z="z", group="group")
-    with pytest.raises(ValueError, match="different sizes"):
-        mtr_bounds(pd.concat([sim, sim.iloc[:1].assign(group=-1)]), y="y", d="d", z="z", group="group")
     with pytest.raises(ValueError, match="violate irrelevance"):
         simulate_mtr_pairs({"AS": 1.0}, n_pairs=10)
+
+
+@st.composite
+def sparse_spillover_designs(draw):
+    """Sampled (not exact) pairs with few or no spillover compliers, so that ω̂ falls on either side of 0 by sampling
+    noise; P1's outcomes keep every bounding mean far from the others (μ_high − μ_low ≥ 1.5)."""
+    base = {"AA": .1, "AC": .2, "AN": .1, "CC": .3, "NC": .2, "NN": .1}
+    extra = draw(st.sampled_from(["SS", "SC", "CP", "CG", "GG"]))
+    share = draw(st.sampled_from([0.0, 0.005, 0.02]))
+    return {**base, extra: share} if share else base, draw(st.integers(0, 2**31))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(design=sparse_spillover_designs())
+def test_bounds_never_inverted(design):
+    """For either sign of ω̂: lower ≤ upper, no lower end at +∞ nor upper end at −∞, and the interval contains the
+    set at every level (the bounding means are far apart in these designs, so a crossing would be an ordering bug)."""
+    probs, seed = design
+    fit = mtr_bounds(simulate_mtr_pairs(probs, n_pairs=2_000, seed=seed), y="y", d="d", z="z", group="group",
+                     n_boot=30, seed=seed)
+    assert (fit.lower <= fit.upper).all() and not fit.crossed.any(), fit.summary()
+    assert not (fit.lower == np.inf).any() and not (fit.upper == -np.inf).any()
+    for level in (0.5, 0.9, 0.99):
+        ci = fit.conf_int(level)
+        assert (ci.lower <= fit.lower).all() and (fit.upper <= ci.upper).all()
+
+
+def test_negative_omega_keeps_the_order():
+    """The design of the issue that showed τ_D(1) = [2.73, −∞) and τ_S(1) = [∞, −0.23]: SS pairs are spillover
+    compliers for neither τ_D(1) nor τ_S(1), so their ω is about 0 and ω̂ < 0 on about half of the seeds."""
+    signs = set()
+    for seed in range(1, 7):
+        fit = mtr_bounds(simulate_mtr_pairs({"CC": .3, "AA": .2, "NN": .3, "SS": .2}, 3000, seed=seed), y="y", d="d",
+                         z="z", group="group", n_boot=50)
+        signs |= set(np.sign(fit.sources.omega[["tau_D(1)", "tau_S(1)"]].astype(float)))
+        assert (fit.lower <= fit.upper).all(), fit.summary()
+        assert fit.upper["tau_D(1)"] == np.inf and fit.lower["tau_S(1)"] == -np.inf  # half-lines on the right side
+        if (fit.sources.omega < 0).any(): assert any("projected on [0, 1]" in n for n in fit.notes)
+    assert signs == {-1.0, 1.0}  # both signs of ω̂ were met
+
+
+def test_crossed_ends_are_flagged_not_swapped():
+    """FLAT_OUTCOMES: every bounding mean equals the spillover compliers' mean, so the set is a point with ω > 0 and
+    the estimated ends cross on about half of the samples; they are shown as estimated, flagged and noted."""
+    crossed = 0
+    for seed in range(8):
+        sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=1_500, outcomes=FLAT_OUTCOMES, seed=seed)
+        fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=50, seed=seed)
+        crossed += int(fit.crossed.sum())
+        if fit.crossed.any():
+            assert any("not swapped" in n for n in fit.notes)
+            row = fit.summary().loc[fit.crossed]
+            assert (row.lower > row.upper).all() and (row.ci_lower < row.ci_upper).all()
+    assert crossed > 0
+
+
+def test_conf_int_any_level_without_refitting():
+    sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=2_000, seed=51)
+    fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=99)
+    widths = [(fit.conf_int(level).upper - fit.conf_int(level).lower) for level in (0.5, 0.8, 0.95, 0.99)]
+    assert all((a < b).all() for a, b in zip(widths, widths[1:]))  # nested: wider at higher levels
+    assert (fit.se_lower > 0).all() and (fit.se_upper > 0).all() and fit.corr.between(-1, 1).all()
+    assert fit.n_clusters == 2_000
+
+
+def test_coverage_near_point_identification_fast():
+    """FLAT_OUTCOMES (a point-identified set with ω > 0, crossings on half of the samples): 200 replications; the
+    interval should cover 95%. Band [0.88, 0.995]: about 4 Monte Carlo standard errors below and excludes certain
+    coverage (plain Imbens–Manski on ends taken in order covered 0.96–0.985 here, Stoye's version 0.93–0.96)."""
+    coverage = mtr_coverage(200, n_pairs=1_000, n_boot=99, outcomes=FLAT_OUTCOMES, seed=52)
+    assert coverage.between(0.88, 0.995).all(), coverage
+
+
+@pytest.mark.slow
+def test_coverage_near_point_identification_1000_replications():
+    """1,000 replications of 1,500 pairs: coverage of the true (point) effect within [0.94, 0.97]."""
+    coverage = mtr_coverage(1_000, n_pairs=1_500, n_boot=199, outcomes=FLAT_OUTCOMES, seed=53)
+    assert coverage.between(0.94, 0.97).all(), coverage
+
+
+def _target_effects(pop: pd.DataFrame, m: int) -> dict:
+    "Each effect's unit-level values over its target subpopulation (definitions (2)–(3) of the paper)."
+    y = lambda d, s: pop.a + pop.b * d + pop.c * s / m + pop.e * d * s / m + pop.eps
+    return {"tau_D(0)": (y(1, 0) - y(0, 0))[(pop.d10 > pop.d00) & (pop.s00 == 0)],
+            "tau_D(1)": (y(1, m) - y(0, m))[(pop.d11 > pop.d01) & (pop.s11 == m)],
+            "tau_S(0)": (y(0, pop.s01) - y(0, 0))[(pop.s01 != pop.s00) & (pop.s00 == 0) & (pop.d00 == 0)],
+            "tau_S(1)": (y(1, pop.s11) - y(1, 0))[(pop.s11 != pop.s10) & (pop.s10 == 0) & (pop.d11 == 1)]}
+
+
+def test_pooled_over_group_sizes_contains_the_pooled_truth():
+    """Exact populations of pairs (P1) and triads (F6 types) together: the pooled bounds (each size weighted by its
+    units' share × its identified target share) contain the effect averaged over every target unit of both sizes,
+    computed from the potential outcomes; each size alone gives its own bounds."""
+    pairs = simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True)
+    triads = simulate_mtr_groups({"A": .1, "S": .1, "C": .4, "P": .05, "G": .1, "N": .25}, m=2, n_groups=64_000,
+                                 noise_sd=0.0, exact=True)
+    mixed = pd.concat([pairs, triads.assign(group=triads.group + 10**6)], ignore_index=True)
+    fit = mtr_bounds(mixed, y="y", d="d", z="z", group="group", n_boot=5, min_share=1e-9)
+    by_size = {1: _target_effects(pairs, 1), 2: _target_effects(triads, 2)}
+    for effect in fit.lower.index:
+        units = pd.concat([by_size[m][effect] for m in (1, 2) if effect in mtr_bounds(
+            triads if m == 2 else pairs, y="y", d="d", z="z", group="group", n_boot=2, min_share=1e-9).lower.index])
+        assert fit.lower[effect] - 1e-9 <= units.mean() <= fit.upper[effect] + 1e-9, (effect, units.mean(), fit.summary())
+    assert fit.sources.loc["tau_D(0)", "sizes (peers)"] == "1, 2" and fit.sources.loc["tau_S(0)", "sizes (peers)"] == "1"
+    assert "pooled over group sizes" in fit.notes[0] and fit.n_clusters == 80 + 64_000
+
+
+def test_sizes_without_cells_are_named_and_singletons_left_out():
+    sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=1_000, seed=54)
+    lone = pd.DataFrame({"group": [-1, -2], "z": [0, 1], "d": [0, 1], "y": [0.0, 1.0]})
+    fit = mtr_bounds(pd.concat([sim, lone], ignore_index=True), y="y", d="d", z="z", group="group", n_boot=20)
+    assert "{0: 'no peers'}" in fit.notes[-1]
+    single = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=20)
+    np.testing.assert_allclose(fit.lower, single.lower, rtol=1e-12)  # one size with peers: its own bounds
+
+
+def test_mtr_tests_without_cell_11():
+    """Without pairs in which both are assigned, Prop. 1's first equality and Prop. 2's four d = 0 inequalities (cells
+    00, 10, 01) are tested, and a note names what is left out."""
+    sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=3_000, seed=55)
+    no11 = sim[sim.groupby("group").z.transform("min").eq(0)]
+    sutva = mtr_tests(no11, d="d", z="z", group="group", hypothesis="sutva", n_boot=99)
+    assert list(sutva.details.index) == ["Prop 1: D(01) - D(00) = P[S,P]"] and sutva.df == 1 and sutva.p_value < 1e-6
+    irrelevance = mtr_tests(no11, d="d", z="z", group="group", n_boot=99)
+    assert len(irrelevance.details) == 4 and all("(d=0)" in r for r in irrelevance.details.index)
+    assert irrelevance.p_value > 0.001 and any("not tested" in n for n in irrelevance.notes)
+    only_00 = sim[sim.groupby("group").z.transform("max").eq(0)]
+    with pytest.raises(ValueError):
+        mtr_tests(only_00, d="d", z="z", group="group", n_boot=19)
 
 
 def test_coverage_fast():
@@ -97,9 +224,6 @@ def test_coverage_500_replications():
     coverage = mtr_coverage(500, n_pairs=1_500, n_boot=199, seed=45)
     assert (coverage >= 0.95).all(), coverage
 
-
-P1_PAIRS = {"AA": .05, "AN": .05, "AC": .1, "SS": .05, "SC": .1, "CC": .2, "CP": .05, "CG": .1, "GG": .05, "NC": .15,
-            "NN": .1}
 
 
 def test_entry_points_return_family_members():
@@ -139,3 +263,42 @@ def test_seeds_int_generator_or_none():
     assert mtr_coverage(3, n_pairs=500, n_boot=20, seed=np.random.default_rng(50)).between(0, 1).all()
     with pytest.raises(TypeError, match="seed must be"):
         simulate_mtr_pairs(P1_PAIRS, 300, seed=1.5)
+
+
+def test_share_table_equals_the_true_subpopulation_shares():
+    """§5's shares: on exact populations (pairs P1 and F6's triads) each effect's identified target share equals the
+    share of units in its target subpopulation, counted from the potential take-ups; the bounding means' shares are
+    the true shares of their subpopulations' units (P[NN] for τ_D(0)'s lower side: both never-takers)."""
+    pairs = simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True)
+    triads = simulate_mtr_groups({"A": .1, "S": .1, "C": .4, "P": .05, "G": .1, "N": .25}, m=2, n_groups=64_000,
+                                 noise_sd=0.0, exact=True)
+    for pop, m in ((pairs, 1), (triads, 2)):
+        fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=3, min_share=1e-9)
+        truth = {k: len(v) / len(pop) for k, v in _target_effects(pop, m).items()}
+        np.testing.assert_allclose(fit.sources.target_share.astype(float), [truth[k] for k in fit.lower.index], atol=1e-12)
+    fit = mtr_bounds(pairs, y="y", d="d", z="z", group="group", n_boot=3)
+    both_never = ((pairs.type == "N") & (pairs.groupby("group").type.transform(lambda t: (t == "N").all()))).mean()
+    np.testing.assert_allclose(fit.sources.loc["tau_D(0)", "share_lower_mean"], both_never, atol=1e-12)
+
+
+def test_weak_denominators_are_named():
+    fit = mtr_bounds(simulate_mtr_pairs(P1_PAIRS, n_pairs=300, seed=2), y="y", d="d", z="z", group="group", n_boot=99)
+    assert any(n.startswith("weak denominators") for n in fit.notes)
+    assert (fit.sources[["se_target_share", "se_share_lower_mean", "se_share_upper_mean"]].astype(float) > 0).all().all()
+
+
+def test_mtr_tests_pooled_over_group_sizes():
+    """Pairs (P1: SUTVA fails in take-up) and triads together: each contrast averaged over the sizes that allow it;
+    SUTVA is rejected, irrelevance not; too few groups in the needed cells is a named error, not a fake p-value."""
+    triads = simulate_mtr_groups({"C": .5, "G": .2, "N": .3}, m=2, n_groups=3_000, seed=64)
+    mixed = pd.concat([simulate_mtr_pairs(P1_PAIRS, 3_000, seed=65), triads.assign(group=triads.group + 10**6)])
+    sutva = mtr_tests(mixed, d="d", z="z", group="group", hypothesis="sutva", n_boot=199)
+    assert sutva.p_value < 1e-6 and len(sutva.details) == 2 and "pooled over group sizes" in sutva.notes[-1]
+    assert mtr_tests(mixed, d="d", z="z", group="group", n_boot=199).p_value > 0.001
+    tiny = simulate_mtr_pairs(P1_PAIRS, n_pairs=25, seed=66)
+    assert any("from so few groups" in n for n in mtr_tests(tiny, d="d", z="z", group="group", n_boot=199).notes)
+    sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=400, seed=67)
+    cell = sim.groupby("group").z.transform(lambda z: f"{z.iloc[0]}{z.iloc[1]}")
+    one_each = sim[cell.isin(["10", "01"]) | sim.group.isin(sim.group[cell == "00"].iloc[:1])]  # cell 00: one pair
+    with pytest.raises(ValueError, match="sampling variance cannot be estimated"):  # most resamples lose that pair
+        mtr_tests(one_each, d="d", z="z", group="group", n_boot=199)

@@ -53,6 +53,9 @@ _designs = {
         running=lambda d: d.w)),
     "did": cache(lambda: sim.simulate_did_interference(n=400, seed=1).drop(columns="rep")),
     "mtr": cache(lambda: sim.simulate_mtr_pairs(n_pairs=300, seed=1)),
+    "mixed sizes": cache(lambda: pd.concat([sim.simulate_mtr_pairs(n_pairs=300, seed=1), sim.simulate_mtr_groups(
+        {"C": .5, "G": .2, "N": .3}, m=2, n_groups=200, seed=1).assign(group=lambda d: d.group + 10_000)],
+        ignore_index=True)),
 }
 
 ENTRY_POINTS = {
@@ -65,9 +68,16 @@ ENTRY_POINTS = {
                           ("t",), ("site",)),
     "site_effects": EntryPoint(lambda df: ivspill.site_effects(df, y="y", d=["m1", "m2"], z="t", site="site"),
                                _designs["multisite"], "y", ("t",), ("site",)),
+    "msmm_score_test": EntryPoint(lambda df: ivspill.msmm_score_test(df, y="y", d=["m1", "m2"], z="t", site="site",
+                                                                     delta0=[1.0, 0.5]),
+                                  _designs["multisite"], "y", ("t",), ("site",)),
     "targeting_test": EntryPoint(lambda df: ivspill.targeting_test(df, d="t", z="z", n_draws=2_000), _designs["arum"], "t",
                                  (), ("t", "z")),
     "identify": EntryPoint(lambda df: ivspill.identify(df, y="y", d="t", z="z"), _designs["arum"], "y", (), ("t", "z")),
+    "three_step_test": EntryPoint(lambda df: ivspill.three_step_test(df, d="t", z="z", n_draws=2_000), _designs["arum"],
+                                  "t", (), ("t", "z")),
+    "mto_identify": EntryPoint(lambda df: ivspill.mto_identify(df, y="y", d="t", z="z"), _designs["arum"], "y", (),
+                               ("t", "z")),
     "compliance_shares": EntryPoint(lambda df: ivspill.compliance_shares(df, d="d", z="z", group="group"), _designs["pairs"], "d",
                                     ("d", "z"), ("group",)),
     "pair_wald": EntryPoint(lambda df: ivspill.pair_wald(df, y="y", d="d", z="z", group="group"), _designs["pairs"], "y",
@@ -82,13 +92,23 @@ ENTRY_POINTS = {
     "wald_lade": EntryPoint(lambda df: ivspill.wald_lade(df, y="y", d="d", z="z"), _designs["iv_interference"], "y",
                             ("d", "z")),
     "rdd_ade": EntryPoint(lambda df: ivspill.rdd_ade(df, y="y", running="running"), _designs["rdd"], "y"),
+    "rdd_ade fuzzy": EntryPoint(lambda df: ivspill.rdd_ade(df, y="y", running="running", d="d"), _designs["rdd"], "y",
+                                ("d",)),
     "did_adtt": EntryPoint(lambda df: ivspill.did_adtt(df, y_pre="y0", y_post="y1", d="d", covariates=["w"]), _designs["did"], "y1",
                            ("d",)),
+    "did_adtt_dynamic": EntryPoint(lambda df: ivspill.did_adtt_dynamic(df, y_pre="y0", y_post="y1", d="d",
+                                                                   covariates=["w"]), _designs["did"], "y1", ("d",)),
     "cai_sensitivity": EntryPoint(lambda df: ivspill.cai_sensitivity(df, y="y", d="d", covariates=["w"], xi=(1, 2),
                                                                        n_base=2_000, seed=0),
                                   _designs["shock"], "y", ("d",)),
     "mtr_bounds": EntryPoint(lambda df: ivspill.mtr_bounds(df, y="y", d="d", z="z", group="group", n_boot=19, seed=0),
                              _designs["mtr"], "y", ("d", "z"), ("group",)),
+    "group_itt": EntryPoint(lambda df: ivspill.group_itt(df, y="y", z="z", group="group"), _designs["mixed sizes"], "y",
+                            ("z",), ("group",)),
+    "mtr_bounds on mixed sizes": EntryPoint(lambda df: ivspill.mtr_bounds(df, y="y", d="d", z="z", group="group", n_boot=19,
+                                                                    seed=0), _designs["mixed sizes"], "y", ("d", "z"), ("group",)),
+    "compliance_shares on mixed sizes": EntryPoint(lambda df: ivspill.compliance_shares(df, d="d", z="z", group="group"),
+                                                 _designs["mixed sizes"], "d", ("d", "z"), ("group",)),
     "mtr_tests": EntryPoint(lambda df: ivspill.mtr_tests(df, d="d", z="z", group="group", n_boot=19, seed=0), _designs["mtr"],
                             "d", ("d", "z"), ("group",)),
 }
@@ -193,7 +213,7 @@ SIMULATOR_DEFAULTS = {  # each estimator on the simulator that illustrates it, w
     "msmm_iv on simulate_multisite": lambda s: ivspill.msmm_iv(sim.simulate_multisite(seed=s), y="y", d=["m1", "m2"],
                                                                z="t", site="site"),
     "identify on head_start_replica": lambda s: ivspill.identify(sim.head_start_replica(seed=s), y="y", d="t", z="z",
-                                                                 model="2xT"),
+                                                                 model="2xT", d_levels=["n", "h", "c"]),
     "pair_wald on simulate_pairs": lambda s: ivspill.pair_wald(sim.simulate_pairs(seed=s), y="y", d="d", z="z",
                                                                    group="group"),
     "compliance_shares on simulate_pairs": lambda s: ivspill.compliance_shares(sim.simulate_pairs(seed=s), d="d", z="z",
@@ -216,6 +236,8 @@ SIMULATOR_DEFAULTS = {  # each estimator on the simulator that illustrates it, w
                                                                       running="w"),
     "did_adtt on simulate_did_interference": lambda s: ivspill.did_adtt(sim.simulate_did_interference(seed=s),
                                                                         y_pre="y0", y_post="y1", d="d", covariates=["w"]),
+    "did_adtt_dynamic on simulate_did_dynamic": lambda s: ivspill.did_adtt_dynamic(
+        ivspill.interference.simulate_did_dynamic(seed=s), y_pre="y0", y_post="y1", d="d", covariates=["w"]),
 }
 
 

@@ -8,7 +8,9 @@ import pytest
 from linearmodels.iv import IV2SLS
 
 from ivspill.core import ConfidenceSet, Estimates, IVResults, TestResult
-from ivspill.pairs import (anderson_rubin_set, compliance_shares, foos_replica, multiarm_pair_wald, naive_iv, pair_frame,
+from ivspill.core import rng, rng_streams
+from ivspill.pairs import (anderson_rubin_set, cell_composition, cell_probabilities, compliance_shares, foos_replica, group_itt,
+                           multiarm_pair_wald, naive_iv, pair_frame, pooled_shares, split_by_size,
                            pair_wald, pair_wald_coverage, pair_wald_reps, simulate_pairs, validity_test)
 
 matplotlib.use("Agg")
@@ -125,6 +127,31 @@ def test_two_half_line_ar_set_prints_and_plots_as_two_half_lines():
     np.testing.assert_allclose(sorted(tuple(s[:, 0]) for s in drawn), [(left, low_end), (high_start, right)])
 
 
+@pytest.mark.parametrize("pieces, kind, text", [
+    (((1.0, 2.0),), "interval", "[1, 2] — interval"),
+    (((-np.inf, 2.0),), "half-line", "(-∞, 2] — half-line"),
+    (((-np.inf, -3.11), (143.49, np.inf)), "two half-lines", "(-∞, -3.11] ∪ [143.5, ∞) — two half-lines"),
+    (((-np.inf, np.inf),), "whole line", "(-∞, ∞) — whole line"),
+    ((), "empty", "empty — empty")])
+def test_confidence_set_shapes_print_summarise_and_plot(pieces, kind, text):
+    """Every shape: the header names the pieces and the kind, `summary()` has one row per piece, and the plot draws
+    exactly those pieces (half-lines clipped at the edge of the axes, with an arrow head there), nothing in a gap."""
+    cs = ConfidenceSet(pieces, "β", 0.9, "Anderson–Rubin")
+    assert cs.kind == kind and text in repr(cs) and "90% confidence set for β" in cs._repr_html_()
+    np.testing.assert_array_equal(cs.summary().to_numpy().reshape(-1, 2), np.array(pieces, dtype=float).reshape(-1, 2))
+    ax = cs.plot()
+    left, right = ax.get_xlim()
+    drawn = sorted(tuple(seg[:, 0]) for coll in ax.collections for seg in coll.get_segments())
+    expected = [(max(lo, left), min(hi, right)) for lo, hi in pieces]
+    np.testing.assert_allclose(np.reshape(drawn, (-1, 2)), np.reshape(expected, (-1, 2)))
+    arrows = sorted(line.get_xdata()[0] for line in ax.lines)
+    assert arrows == sorted([left for lo, _ in pieces if np.isinf(lo)] + [right for _, hi in pieces if np.isinf(hi)])
+    assert (kind == "empty") == any("set empty" in t.get_text() for t in ax.texts)
+    for lo, hi in pieces:  # the finite ends are inside the axes
+        assert all(left < e < right for e in (lo, hi) if np.isfinite(e))
+    matplotlib.pyplot.close("all")
+
+
 def test_replications_equal_pair_wald():
     sims = simulate_pairs(1_500, cell_probs=(0.2, 0.3, 0.3, 0.2), seed=23, **OSN)
     sims["rep"] = sims.group // 500
@@ -160,14 +187,69 @@ def test_groups_of_three_shares_prop5():
     np.testing.assert_allclose(shares.params[names], truth, atol=4 * shares.std_errors[names].max())
 
 
+def mixed_size_groups(n_groups: int, seed: int, sizes=(1, 2, 3, 4)) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Groups of 1–4 members (n = 0..3 peers), i.i.d. types AT, SC(k), C, GC(k), NT (k ≤ n peers assigned needed;
+    a unit alone is AT, C or NT), i.i.d. Bernoulli(1/2) assignment; take-up by Prop. 5's rules. Returns the units, their
+    class (0 AT, 1 SC, 2 C, 3 GC, 4 NT) and their potential take-ups D(z, w) for every (z, w ≤ 3)."""
+    rng = np.random.default_rng(seed)
+    size = rng.choice(sizes, n_groups)
+    group = np.repeat(np.arange(n_groups), size)
+    n = size[group] - 1
+    cls = rng.choice(5, len(group), p=[0.1, 0.15, 0.35, 0.15, 0.25])
+    cls = np.where((n == 0) & ((cls == 1) | (cls == 3)), 2, cls)  # no peers: SC and GC are compliers
+    k = 1 + np.floor(rng.random(len(group)) * np.maximum(n, 1)).astype(int)  # threshold in 1..n
+    z = rng.integers(0, 2, len(group))
+    w = np.bincount(group, z)[group].astype(int) - z
+    def take_up(zz, ww):
+        return ((cls == 0) | ((cls == 1) & ((zz == 1) | (ww >= k))) | ((cls == 2) & (zz == 1))
+                | ((cls == 3) & (zz == 1) & (ww >= k))).astype(int)
+    potential = np.array([[take_up(np.full_like(z, a), np.full_like(z, b)) for b in range(4)] for a in (0, 1)])
+    return pd.DataFrame({"g": group, "z": z, "d": take_up(z, w), "n": n}), cls, potential
+
+
+def test_pooled_shares_over_group_sizes_prop5():
+    """Groups of 1–4 members: Prop. 5's shares within each size, averaged with the units' weights, recover the sample
+    shares of AT, SC (any k), C, GC (any k), NT computed from the types (within 4 standard errors)."""
+    df, cls, _ = mixed_size_groups(40_000, seed=31)
+    assert sorted(split_by_size(df, group="g")) == [0, 1, 2, 3]
+    assert all((part.groupby("g").size() == n + 1).all() for n, part in split_by_size(df, group="g").items())
+    shares = compliance_shares(df, d="d", z="z", group="g")
+    truth = np.bincount(cls, minlength=5) / len(cls)
+    names = ["AT", "SC", "C", "GC", "NT"]
+    assert list(shares.params.index) == names and "4 sizes" in shares.notes[0]
+    assert (np.abs(shares.params[names] - truth) <= 4 * shares.std_errors[names]).all(), (shares.params, truth)
+    pd.testing.assert_series_equal(pooled_shares(df, d="d", z="z", group="g").params, shares.params)
+
+
+def test_group_itt_against_potential_take_ups():
+    """The pooled ITTs on take-up against their truth from the potential take-ups: at each compared (size n, w), the
+    mean over all units of size n of D(1, w) − D(0, w) (direct) or D(z, w + 1) − D(z, w) (spillover), averaged with the
+    design's weights (units in the two compared cells)."""
+    df, _, potential = mixed_size_groups(40_000, seed=32)
+    fit = group_itt(df, y="d", z="z", group="g")
+    df["w"] = df.groupby("g").z.transform("sum") - df.z
+    counts = df.groupby(["n", "z", "w"]).size()
+    def truth(pairs):
+        weights = np.array([counts.get(a, 0) + counts.get(b, 0) for a, b in pairs], dtype=float)
+        effects = [(potential[a[1], a[2]] - potential[b[1], b[2]])[df.n == a[0]].mean() for a, b in pairs]
+        keep = np.array([counts.get(a, 0) > 0 and counts.get(b, 0) > 0 for a, b in pairs])
+        return np.average(np.array(effects)[keep], weights=weights[keep])
+    direct = [((n, 1, w), (n, 0, w)) for n in range(4) for w in range(n + 1)]
+    spill = {k: [((n, k, w + 1), (n, k, w)) for n in range(4) for w in range(n)] for k in (0, 1)}
+    expected = {"direct": truth(direct), "spillover (z=0)": truth(spill[0]), "spillover (z=1)": truth(spill[1])}
+    for name, value in expected.items():
+        assert abs(fit.params[name] - value) <= 4 * fit.std_errors[name], (name, fit.params[name], value)
+    assert fit.std_errors.gt(0).all() and fit.nobs == len(df)
+
+
 def test_bad_input_is_named():
     df = simulate_pairs(500, seed=25, **OSN)
     with pytest.raises(ValueError, match="must be pairs"):
         pair_wald(df.iloc[:-1], y="y", d="d", z="z", group="group")
     with pytest.raises(ValueError, match="one-sided noncompliance"):
         pair_wald(simulate_pairs(500, shares=(0.1, 0.15, 0.4, 0.15, 0.2), seed=25), y="y", d="d", z="z", group="group")
-    with pytest.raises(ValueError, match="different sizes"):
-        compliance_shares(pd.concat([df, df.iloc[:1].assign(group=-1)]), d="d", z="z", group="group")
+    with pytest.raises(ValueError, match="every peer is assigned; empty here: 0 peer"):  # a singleton unassigned
+        compliance_shares(pd.concat([df, df[df.z == 0].iloc[:1].assign(group=-1)]), d="d", z="z", group="group")
     two_arms = df.assign(z=df.z * (1 + df.index % 2), d=0)  # members of a pair assigned to arms 1 and 2
     with pytest.raises(ValueError, match="assigned to different arms"):
         multiarm_pair_wald(two_arms, y="y", d="d", z="z", group="group")
@@ -191,7 +273,8 @@ def test_coverage_2000_replications():
 def test_every_entry_point_returns_a_family_member():
     df = simulate_pairs(2_000, seed=29, **OSN)
     shares = compliance_shares(df, d="d", z="z", group="group")
-    assert isinstance(shares, Estimates) and "['AT', 'SC', 'P[AT,AT]', 'K'] have no sampling variance" in repr(shares)
+    assert isinstance(shares, Estimates) and "['AT', 'SC', 'P[AT,AT]', 'K'] are exactly 0" in repr(shares)
+    assert "AT" not in shares.params and shares.tstats.notna().all() and shares.pvalues.notna().all()
     assert isinstance(pair_wald(df, y="y", d="d", z="z", group="group"), Estimates)
     test = validity_test(df, y="y", d="d", z="z", group="group", n_draws=2_000)
     assert isinstance(test, TestResult) and 0 <= test.p_value <= 1
@@ -218,3 +301,119 @@ def test_seeds_int_generator_or_none():
     assert isinstance(validity_test(df, y="y", d="d", z="z", group="group", n_draws=500, seed=generator), TestResult)
     with pytest.raises(TypeError, match="seed must be"):
         simulate_pairs(200, seed=1.5)
+
+
+def confounded_pairs(n_pairs: int, seed, slope: float = 0.8) -> pd.DataFrame:
+    """One-sided pairs whose cells 00, 10, 01 are drawn with multinomial-logit probabilities in a pair covariate x
+    that also raises every potential outcome by x (Prop. 4's setting: assignment random given x only)."""
+    generator = rng(seed)
+    pop = simulate_pairs(n_pairs, shares=(0, 0, 0.45, 0.25, 0.3), type_corr=0.36, seed=generator)
+    x = generator.normal(size=n_pairs)
+    logits = np.column_stack([np.zeros(n_pairs), slope * x, slope * x])
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    cell = (p.cumsum(axis=1) < generator.random((n_pairs, 1))).sum(axis=1)
+    z_pair = np.array([[0, 0], [1, 0], [0, 1]])[cell]
+    z, z_peer, xx = z_pair.ravel(), z_pair[:, ::-1].ravel(), np.repeat(x, 2)
+    y_pot = {k: pop[k].to_numpy() + xx for k in ("y00", "y10", "y01", "y11")}
+    d = np.choose(2 * z + z_peer, [pop.d00.to_numpy(), pop.d01.to_numpy(), pop.d10.to_numpy(), pop.d11.to_numpy()])
+    d_peer = d.reshape(-1, 2)[:, ::-1].ravel()
+    y = np.choose(2 * d + d_peer, [y_pot["y00"], y_pot["y01"], y_pot["y10"], y_pot["y11"]])
+    return pop.assign(z=z, x=xx, d=d, y=y, **y_pot)
+
+
+def test_cell_probabilities_match_statsmodels_mnlogit():
+    """The pair logit now comes from ivspill.core.fit_logit: its fitted probabilities of each pair's realised cell
+    equal statsmodels' MNLogit on the same design."""
+    import statsmodels.api as sm
+    df = confounded_pairs(3_000, seed=58)
+    frame = pair_frame(df, group="group", z="z", d="d", y="y").assign(x=df.x.to_numpy())
+    first = ~frame.duplicated("group").to_numpy()
+    outcome = frame.cell.cat.codes.to_numpy()[first]
+    x = sm.add_constant(frame.x.to_numpy()[first])
+    levels, index = np.unique(outcome, return_inverse=True)
+    theirs = np.asarray(sm.MNLogit(index, x).fit(disp=0).predict(x))[np.arange(len(x)), index]
+    np.testing.assert_allclose(cell_probabilities(frame, "x")[first], theirs, rtol=1e-6)
+
+
+def ipw_coverage(n_reps: int, n_pairs: int, seed: int) -> np.ndarray:
+    "Coverage of the 95% Wald intervals of pair_wald(covariates='x'), truth from each replication's potential outcomes."
+    covered = []
+    for stream in rng_streams(seed, n_reps):
+        df = confounded_pairs(n_pairs, stream)
+        fit = pair_wald(df, y="y", d="d", z="z", group="group", covariates="x")
+        truth = np.array([(df.y10 - df.y00)[df.type == "C"].mean(), (df.y01 - df.y00)[df.peer_type == "C"].mean()])
+        covered.append(np.abs(fit.params.to_numpy() - truth) <= 1.959964 * fit.std_errors.to_numpy())
+    return np.mean(covered, axis=0)
+
+
+def test_ipw_coverage_with_estimated_scores_fast():
+    """150 replications of 800 pairs: [0.88, 0.995] is about ±4 Monte Carlo standard errors around 0.95 and excludes
+    the coverage of 1.00 that standard errors treating the fitted scores as known gave."""
+    coverage = ipw_coverage(150, 800, seed=59)
+    assert ((coverage >= 0.88) & (coverage <= 0.995)).all(), coverage
+
+
+@pytest.mark.slow
+def test_ipw_coverage_with_estimated_scores_1000_replications():
+    """1,000 replications of 2,000 pairs: coverage within [0.93, 0.97] for the direct and the spillover LATE."""
+    coverage = ipw_coverage(1_000, 2_000, seed=60)
+    assert ((coverage >= 0.93) & (coverage <= 0.97)).all(), coverage
+
+
+# Vazquez-Bare (JASA), supplement Tables 4–6 as printed: (D_i, D_j, Z_i, Z_j, types of i, types of j)
+TABLE_4 = """1 1 0 0 AT AT|1 1 0 1 AT,SC AT,SC,C|1 1 1 0 AT,SC,C AT,SC|1 1 1 1 AT,SC,C,GC AT,SC,C,GC|0 0 1 1 NT NT|
+0 0 1 0 GC,NT C,GC,NT|0 0 0 1 C,GC,NT GC,NT|0 0 0 0 SC,C,GC,NT SC,C,GC,NT|1 0 0 0 AT SC,C,GC,NT|1 0 0 1 AT,SC GC,NT|
+1 0 1 0 AT,SC,C C,GC,NT|1 0 1 1 AT,SC,C,GC NT|0 1 1 1 NT AT,SC,C,GC|0 1 1 0 GC,NT AT,SC|0 1 0 1 C,GC,NT AT,SC,C|
+0 1 0 0 SC,C,GC,NT AT"""
+TABLE_5 = """1 1 1 1 C,GC C,GC|0 0 1 1 NT NT|0 0 1 0 GC,NT C,GC,NT|0 0 0 1 C,GC,NT GC,NT|0 0 0 0 C,GC,NT C,GC,NT|
+1 0 1 0 C C,GC,NT|1 0 1 1 C,GC NT|0 1 1 1 NT C,GC|0 1 0 1 C,GC,NT C"""
+TABLE_6 = """1 1 0 1 SC SC,C|1 1 1 0 SC,C SC|1 1 1 1 SC,C,GC SC,C,GC|0 0 1 1 NT NT|0 0 1 0 GC,NT C,GC,NT|
+0 0 0 1 C,GC,NT GC,NT|0 0 0 0 SC,C,GC,NT SC,C,GC,NT|1 0 0 1 SC GC,NT|1 0 1 0 SC,C C,GC,NT|1 0 1 1 SC,C,GC NT|
+0 1 1 1 NT SC,C,GC|0 1 1 0 GC,NT SC|0 1 0 1 C,GC,NT SC,C"""
+
+
+@pytest.mark.parametrize("types, printed", [(("AT", "SC", "C", "GC", "NT"), TABLE_4), (("C", "GC", "NT"), TABLE_5),
+                                            (("SC", "C", "GC", "NT"), TABLE_6)], ids=["table4", "table5", "table6"])
+def test_cell_composition_reproduces_the_papers_tables(types, printed):
+    """Derived from Table 1's take-up rules, the composition of every observed cell equals the paper's printed table
+    (exact: sets of types)."""
+    expected = {tuple(row.split()) for row in printed.replace("\n", "").split("|")}
+    ours = cell_composition(types)
+    derived = {(str(a), str(b), str(c), str(d), i, j) for a, b, c, d, i, j in
+               ours[["D_i", "D_j", "Z_i", "Z_j", "types_i", "types_j"]].itertuples(index=False)}
+    assert derived == expected
+    assert (ours.reveals == "Y(" + ours.D_i.astype(str) + "," + ours.D_j.astype(str) + ")").all()
+
+
+def test_complier_characteristics_against_the_types():
+    """E[X | C], E[X | not C] and E[X | peer C] of a baseline trait against the means over the simulated types; known
+    design weights that are constant change nothing."""
+    from ivspill.pairs import complier_characteristics
+    df = simulate_pairs(20_000, cell_probs=(0.2, 0.3, 0.3, 0.2), seed=61, **OSN)
+    df = df.assign(x=df.y00 + np.random.default_rng(62).normal(size=len(df)), p=0.25)
+    fit = complier_characteristics(df, x="x", d="d", z="z", group="group")
+    truth = {"E[x]": df.x.mean(), "E[x|C]": df.x[df.type == "C"].mean(), "E[x|not C]": df.x[df.type != "C"].mean(),
+             "E[x|peer C]": df.x[df.peer_type == "C"].mean()}
+    for name, value in truth.items():
+        assert abs(fit.params[name] - value) <= 4 * fit.std_errors[name], (name, fit.params[name], value)
+    weighted = complier_characteristics(df, x="x", d="d", z="z", group="group", pscore="p")
+    np.testing.assert_allclose(weighted.params, fit.params, rtol=1e-10)
+
+
+def test_ipt_estimates_standard_errors():
+    """Prop. 6 with independent types (two-sided pairs): each E[Y(d,s)|type] within 4 bootstrap standard errors of its
+    truth from the potential outcomes; for never-takers the recursion is a plain cell mean, whose clustered (CR1)
+    standard error the bootstrap matches within 15%."""
+    from ivspill.pairs import ipt_estimates, ipt_potential_outcomes, pair_moments
+    sim = simulate_pairs(20_000, shares=(0.1, 0.15, 0.4, 0.15, 0.2), type_corr=0.0, seed=63)
+    est = ipt_estimates(sim, y="y", d="d", z="z", group="group", n_boot=999, seed=1)
+    table = ipt_potential_outcomes(sim, y="y", d="d", z="z", group="group")
+    assert est.params["E[Y(1,0)|C]"] == table.loc[("C", 1), 0.0]
+    for t in ("AT", "SC", "C", "GC"):
+        for s in (0, 1):
+            truth = sim[f"y1{s}"][sim.type == t].mean()
+            assert abs(est.params[f"E[Y(1,{s})|{t}]"] - truth) <= 4 * est.std_errors[f"E[Y(1,{s})|{t}]"], (t, s)
+    f = pair_frame(sim, group="group", z="z", d="d", y="y")
+    nt = (f.d == 0) & (f.cell == "11") & (f.d_peer == 0)
+    cell_mean = pair_moments(f.assign(cell=f.cell.cat.add_categories("nt").mask(nt, "nt")), {"y": f.y}, cells=["nt"])
+    assert 0.85 <= est.std_errors["E[Y(0,0)|NT]"] / cell_mean.std_errors["y|nt"] <= 1.15
