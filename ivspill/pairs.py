@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_list, cell_mean_estimates, check_clusters,
-                          check_frame, cluster_bootstrap, fit_logit, functionals, group_sums, numerical_jacobian, reproduction, rng,
-                          sandwich_scale, tsls, with_estimated_score)
+from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_list, cell_mean_estimates,
+                          check_clusters, check_frame, cluster_bootstrap, fit_logit, functionals, group_sums,
+                          numerical_jacobian, reproduction, rng, sandwich_scale, tsls, with_estimated_score,
+                          _softmax_base)
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',
@@ -462,10 +463,7 @@ def _pair_design(frame: pd.DataFrame, covariates) -> tuple:
 
 def _realised_probability(x: np.ndarray, coef: np.ndarray, outcome: np.ndarray, levels: np.ndarray) -> np.ndarray:
     "Each pair's probability of its realised cell under multinomial-logit coefficients `coef` (k, J − 1; base level 0)."
-    eta = np.column_stack([np.zeros(len(x)), x @ coef])
-    eta = eta - eta.max(axis=1, keepdims=True).real
-    probs = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
-    return probs[np.arange(len(x)), np.searchsorted(levels, outcome)]
+    return _softmax_base(x, coef)[np.arange(len(x)), np.searchsorted(levels, outcome)]
 
 # %% ../nbs/03_pairs.ipynb #c041a
 def cell_probabilities(frame: pd.DataFrame, covariates) -> np.ndarray:
@@ -511,7 +509,7 @@ def _potential_outcome_funcs(means: pd.Series) -> dict:
     "Prop. 2 and Cor. 2's functionals that these cell means define (no division by an empty subpopulation)."
     funcs = dict(POTENTIAL_OUTCOME_FUNCS)
     some = lambda share: 0 < means.get(share, 0) < 1
-    if not some("d|10"): [funcs.pop(k) for k in ("E[Y(0,0)|not C]",)]  # everyone assigned takes up: no non-compliers
+    if not some("d|10"): funcs.pop("E[Y(0,0)|not C]")  # everyone assigned takes up: no non-compliers
     else: funcs["E[Y(0,0)|C] - E[Y(0,0)|not C]"] = COROLLARY_2_FUNCS["E[Y(0,0)|C] - E[Y(0,0)|not C]"]
     if some("dp|01"): funcs.update({k: COROLLARY_2_FUNCS[k] for k in ("E[Y(0,0)|peer not C]",
                                                                      "E[Y(0,0)|peer C] - E[Y(0,0)|peer not C]")})

@@ -296,9 +296,11 @@ def implications_test(moments: Estimates, targeting: str = "universal", targets:
                                                   targets)
     statistic, p_value, details = _slack_tests(moments, ineq, n_draws, seed)
     binding = details.t.idxmax() if details.t.notna().any() else details.slack.idxmax()
+    n_random = int((details.std_error > 0).sum())  # slacks with sampling variance: the others are known
+    how = {0: "1 (every slack is known and holds)", 1: "exact (one slack with sampling variance)"}.get(
+        n_random, f"from {n_draws:,} draws of the largest of {n_random} correlated standard normals")
     notes = (f"binding inequality: {binding} (slack {details.slack[binding]:.4g}, t = {details.t[binding]:.2f})",
-             f"p-value from {n_draws:,} draws of the largest of {len(ineq)} correlated standard normals; "
-             f"standard errors: {moments.cov_type}, delta method")
+             f"p-value {how}; standard errors: {moments.cov_type}, delta method")
     known = list(details.index[details.std_error == 0])
     if known: notes += (f"no sampling variance in {known}: known exactly",)
     title = f"Testable implications of {'the model' if inequalities else targeting + ' targeting'}"
