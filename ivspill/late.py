@@ -136,6 +136,8 @@ class _SiteDesign:
     def n_reps(self): return int(self.rep_of_site.max()) + 1
     @property
     def site_nobs(self): return self.arm_sizes.sum(axis=1)
+    @property
+    def scored(self): return self.arm_sizes.min(axis=1) >= 2  # sites with a leave-one-out mean in both arms
 
     def by_rep(self, a: np.ndarray) -> np.ndarray:
         "Sum per-site arrays (K × ...) within replications: R × ..."
@@ -296,14 +298,14 @@ def _score_statistic(d: _SiteDesign, delta0) -> tuple[np.ndarray, np.ndarray]:
     g = _score_terms(d, delta0)
     total, meat = d.by_rep(g), _sum_outer(d.rep_of_site, g, d.n_reps)
     u = np.einsum("ri,ri->r", total, np.linalg.solve(meat, total[:, :, None])[..., 0])
-    n_sites, n_med = d.by_rep((d.arm_sizes.min(axis=1) >= 2).astype(float)), g.shape[1]
+    n_sites, n_med = d.by_rep(d.scored.astype(float)), g.shape[1]
     return (n_sites - n_med) / n_med * u / (n_sites - u), n_sites - n_med
 
 def _score_set(d: _SiteDesign, level: float, parameter: str) -> ConfidenceSet:
     """{δ₀: the score test accepts} for one mediator: (U − Aδ₀)² ≤ c Σ_s (u_s − a_s δ₀)², a quadratic inequality,
     so the set is an interval, two half-lines or the whole line (never empty: it always holds UJIVE)."""
     u, a = d.jackknife[:, 1, 0], d.jackknife[:, 1, 1]
-    n_sites = (d.arm_sizes.min(axis=1) >= 2).sum()
+    n_sites = d.scored.sum()
     f = stats.f.ppf(level, 1, n_sites - 1)
     c = f * n_sites / (n_sites - 1 + f)  # U ≤ c ⟺ (K − 1)U/(K − U) ≤ F(1, K − 1) quantile
     q2, q1, q0 = a.sum() ** 2 - c * a @ a, -2 * (a.sum() * u.sum() - c * a @ u), u.sum() ** 2 - c * u @ u
@@ -339,12 +341,14 @@ def _msmm_cov_type(cov_type, cluster, site, method) -> str:
                          f"'fuller' for standard errors conditional on the sites")
     return cov_type
 
-def _thin_sites(df, site, z, rep=None) -> pd.Index:
-    """Sites (with their replication) with an arm of one unit: UJIVE has no leave-one-out instrument there. (A site
-    with an empty arm gives no instrument at all: `_prepare_msmm` names it in an error.)"""
+def _without_thin_sites(df, site, z, rep=None) -> tuple[pd.DataFrame, int]:
+    """`df` without the sites (of each replication) with an arm of one unit, where UJIVE has no leave-one-out
+    instrument, and their number. (A site with an empty arm gives no instrument at all: `_prepare_msmm` names it.)"""
     by = [c for c in (rep, site) if c is not None]
     arms = df.groupby(by + [z]).size().unstack(z, fill_value=0)
-    return arms.index[(arms == 1).any(axis=1)]
+    thin = arms.index[(arms == 1).any(axis=1)]
+    keys = pd.MultiIndex.from_frame(df[by]) if rep is not None else df[site]
+    return df[~keys.isin(thin)], len(thin)
 
 def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
     "Checked data, site codes and replication of each site, cluster codes."
@@ -400,10 +404,10 @@ def msmm_iv(
     cov_type = _msmm_cov_type(cov_type, cluster, site, method)
     notes = ()
     if method == "ujive":
-        thin = _thin_sites(check_frame(df, binary=[z], keys=[site]), site, z)
-        if len(thin):
-            df = df[~df[site].isin(thin)]
-            notes = (f"UJIVE leaves out {len(thin)} site(s) with an arm of one unit (no leave-one-out instrument)",)
+        check_frame(df, binary=[z], keys=[site])
+        df, n_thin = _without_thin_sites(df, site, z)
+        if n_thin:
+            notes = (f"UJIVE leaves out {n_thin} site(s) with an arm of one unit (no leave-one-out instrument)",)
     data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster)
     n_sites, n_med = len(rep_of_site), len(mediators)
     if n_sites < n_med or (n_sites == n_med and cov_type == "jackknife"):
@@ -421,8 +425,7 @@ def msmm_iv(
                          f"by the other mediators' (p = {weak.round(3).tolist()} > rank_alpha = {rank_alpha}); the "
                          "estimates would be driven by noise. Pass rank_alpha=None to estimate anyway.")
     delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
-    scored_sites = (design.arm_sizes.min(axis=1) >= 2).sum()
-    robust_set = _score_set(design, level, mediators[0]) if n_med == 1 and scored_sites > 1 else None
+    robust_set = _score_set(design, level, mediators[0]) if n_med == 1 and design.scored.sum() > 1 else None
     unidentified = first_stage.index[first_stage["jackknife_pvalue"] > 0.05].tolist()
     weak = bool(unidentified or (robust_set is not None and not robust_set.bounded))
     if weak: notes += (_WEAK_NOTE.format(names=unidentified or mediators),)
@@ -456,7 +459,7 @@ def msmm_score_test(
     delta0 = np.asarray(delta0, dtype=float).reshape(-1)
     if len(delta0) not in (1, len(mediators)): raise ValueError(f"delta0 needs one value per mediator {mediators}")
     delta0 = np.broadcast_to(delta0, len(mediators))
-    n_sites = int((design.arm_sizes.min(axis=1) >= 2).sum())
+    n_sites = int(design.scored.sum())
     if n_sites <= len(mediators): raise ValueError(f"{n_sites} sites with two units in each arm cannot test {len(mediators)} effects")
     stat, dof = (float(v[0]) for v in _score_statistic(design, delta0))
     return TestResult(stat, float(stats.f.sf(stat, len(mediators), dof)), _SCORE_METHOD,
@@ -469,8 +472,7 @@ def msmm_iv_reps(df: pd.DataFrame, *, y: str, d, z: str, site: str, rep: str, cl
     "MSMM-IV estimates and standard errors for every replication `rep` of a stacked simulation frame, vectorised."
     cov_type = _msmm_cov_type(cov_type, cluster, site, method)
     if method == "ujive":
-        thin = _thin_sites(df, site, z, rep)
-        df = df[~pd.MultiIndex.from_frame(df[[rep, site]]).isin(thin)]
+        df = _without_thin_sites(df, site, z, rep)[0]
     data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster, rep)
     design = _site_design(data, y, mediators, z, site_codes, len(rep_of_site), rep_of_site)
     delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
@@ -644,8 +646,7 @@ def site_effects(
     between = ols(scaled, y="itt", x=mediators, constant=False, title="Between-site regression through the origin")
     free = ols(scaled, y="itt", x=["intercept", *mediators], constant=False,
                title="Between-site regression, free intercept")
-    thin = _thin_sites(data, site, z)
-    kept = data[~data[site].isin(thin)]
+    kept, n_thin = _without_thin_sites(data, site, z)
     _, _, site_codes, rep_of_site, *_ = _prepare_msmm(kept, y, mediators, z, site, None)
     stat, pvalue = _intercept_test(_site_design(kept, y, mediators, z, site_codes, len(rep_of_site), rep_of_site))
     test = TestResult(float(stat[0]), float(pvalue[0]), "jackknife-corrected z test, clustered by site, t(K − 1)",
@@ -654,7 +655,7 @@ def site_effects(
     notes = ("the between-site regressions' standard errors treat sites as the observations and ignore that site "
              "compliances are estimated; the free intercept is biased by that noise (errors in variables) and is "
              "descriptive: intercept_test is the test",)
-    if len(thin): notes += (f"{len(thin)} site(s) with an arm of one unit are left out of the test",)
+    if n_thin: notes += (f"{n_thin} site(s) with an arm of one unit are left out of the test",)
     return SiteEffects(table, between, free, test, tuple(mediators), notes)
 
 # %% ../nbs/01_late.ipynb #c057
@@ -682,8 +683,7 @@ def msmm_coverage(n_reps: int = 500, *, methods=METHODS, cov_types=("jackknife",
     rows = {}
     for method, cov_type in _valid_pairs(methods, cov_types):
         if method == "ujive" and thinned is None:
-            thin = _thin_sites(sims, "site", "t", "rep")
-            thinned = stacked_design(sims[~pd.MultiIndex.from_frame(sims[["rep", "site"]]).isin(thin)])
+            thinned = stacked_design(_without_thin_sites(sims, "site", "t", "rep")[0])
         d, site_codes = thinned if method == "ujive" else full
         clusters = (site_codes, len(d.weight)) if cov_type == "clustered" else (None, 0)
         estimate, cov = _msmm_fit(d, method, cov_type, *clusters)[:2]
@@ -706,7 +706,7 @@ def falsification_rates(n_reps: int = 500, level: float = 0.05, seed=0, **design
     naive free-intercept z test over `n_reps` replications of `simulate_multisite(**design)`: sizes when the design
     satisfies the assumptions, powers when it breaks them (e.g. `direct_effect`)."""
     sims = simulate_multisite(n_reps=n_reps, seed=seed, **design)
-    sims = sims[~pd.MultiIndex.from_frame(sims[["rep", "site"]]).isin(_thin_sites(sims, "site", "t", "rep"))]
+    sims = _without_thin_sites(sims, "site", "t", "rep")[0]
     names = [c for c in sims if c.startswith("m") and c[1:].isdigit()]
     data, _, site_codes, rep_of_site, *_ = _prepare_msmm(sims, "y", names, "t", "site", None, "rep")
     d = _site_design(data, "y", names, "t", site_codes, len(rep_of_site), rep_of_site)
