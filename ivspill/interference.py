@@ -51,6 +51,7 @@ def leave_one_out(d: np.ndarray, kind: str = "mean", clusters: np.ndarray | None
 _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(80)  # ∫ f(x) φ(x) dx ≈ Σ w f(x) / √(2π)
 _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 
+# %% ../nbs/04_interference.ipynb #c008p1
 def marginal_pscore(w, rho: float, a0: float = -0.2, a1: float = 0.8) -> np.ndarray:
     "e(w) = E_η[Λ(a0 + a1 w + ρη)], η ~ N(0, 1), by Gauss–Hermite quadrature."
     w = np.asarray(w, dtype=float)
@@ -101,6 +102,7 @@ def common_shock_population(rho: float, a0: float = -0.2, a1: float = 0.8, alpha
 ITR_SE = ("conventional (no-interference) standard error: valid only if interference is absent and assignments are "
           "independent; the paper gives no valid variance under arbitrary interference")
 
+# %% ../nbs/04_interference.ipynb #c015p1
 def _design(data: pd.DataFrame, covariates) -> np.ndarray:
     "A constant and the `covariates` columns."
     return np.column_stack([np.ones(len(data)), data[as_list(covariates)].to_numpy(dtype=float)])
@@ -145,8 +147,16 @@ def _weighted_residuals(method, y, d, e, x):
     fitted = {arm: x @ np.linalg.lstsq(x[d == arm], y[d == arm], rcond=None)[0] for arm in (0, 1)}
     return fitted[1] - fitted[0], y - fitted[1], y - fitted[0]
 
-def ipw_ade(df: pd.DataFrame, *, y: str, d: str, covariates=None, pscore: str | None = None,
-            method: str = "hajek") -> Estimates:
+# %% ../nbs/04_interference.ipynb #c016p1
+def ipw_ade(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # binary treatment column
+    covariates=None,  # covariate column(s) W of the logit propensity score (and of AIPW's outcome regressions)
+    pscore: str | None = None,  # column of propensity scores treated as known, instead of a logit on `covariates`
+    method: str = "hajek",  # "ht" (Horvitz-Thompson IPW), "hajek" (normalised IPW) or "aipw" (augmented IPW)
+) -> Estimates:
     """The selection-on-observables functional by IPW ("ht"), normalised IPW ("hajek") or AIPW ("aipw"): under
     interference it identifies the ADE E[Δ_i(D_−i)] when assignments are independent given W (CAI, Theorem 1). The
     score: a logit on `covariates` (its estimation enters the standard error) or a known `pscore` column."""
@@ -211,7 +221,14 @@ def simulate_iv_interference(n: int = 4_000, n_reps: int = 1, rho: float = 0.0, 
                          "p_z": p_z.ravel()})
 
 # %% ../nbs/04_interference.ipynb #c027
-def wald_lade(df: pd.DataFrame, *, y: str, d: str, z: str, cluster: str | None = None) -> Estimates:
+def wald_lade(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    d: str,  # binary treatment column
+    z: str,  # binary instrument column
+    cluster: str | None = None,  # column of cluster ids for clustered (CR1) standard errors; None: robust (HC1)
+) -> Estimates:
     """The Wald ratio (= just-identified 2SLS) read under interference: the LADE, the direct effect for compliers
     averaged over others' treatments, when take-up has no interference and instruments are independent (Theorem 2)."""
     check_frame(df, binary=[d, z])  # Theorem 2 is about a binary instrument and a binary treatment
@@ -245,6 +262,7 @@ def _triangular(x: np.ndarray, h: float) -> np.ndarray:
     "Triangular kernel weights (1 − |x/h|)₊ / h of running values centred at the cutoff."
     return np.clip(1 - np.abs(x / h), 0, None) / h
 
+# %% ../nbs/04_interference.ipynb #c032bp1
 def nn_residuals(x: np.ndarray, y: np.ndarray, matches: int = 3) -> np.ndarray:
     """Nearest-neighbour residuals for sorted running values `x` (the variance estimator of Calonico, Cattaneo and
     Titiunik): y (each column of y) minus the mean of its `matches` nearest neighbours (units at equal distance and
@@ -271,6 +289,7 @@ def nn_residuals(x: np.ndarray, y: np.ndarray, matches: int = 3) -> np.ndarray:
     sums = np.concatenate([np.zeros((1,) + y.shape[1:]), np.cumsum(y, axis=0)])
     return np.sqrt(j / (j + 1)) * (y - (sums[position + right + 1] - sums[position - left] - y) / j)
 
+# %% ../nbs/04_interference.ipynb #c032bp2
 def _local_fit(x, y, h, order):
     "Triangular-kernel polynomial fit within h: the x and y used, weighted design, inverse Gram and coefficients."
     w = _triangular(x, h)
@@ -299,6 +318,7 @@ def _bandwidth_terms(x, y, o, nu, o_b, h_v, h_b, scale):
     return ((2 * nu + 1) * h_v ** (2 * nu + 1) * variance, np.sqrt(2 * (o + 1 - nu)) * bias_constant * (s @ np.atleast_1d(b_coef[-1])),
             scale * 2 * (o + 1 - nu) * regular, 1 / (2 * o + 3))
 
+# %% ../nbs/04_interference.ipynb #c032bp3
 def mserd_bandwidths(x: np.ndarray, y: np.ndarray, treatment: np.ndarray | None = None, p: int = 1,
                      q: int = 2) -> tuple[float, float]:
     """The MSE-optimal common bandwidth h of an order-`p` jump and the bias bandwidth b (order `q`) of Calonico,
@@ -345,8 +365,17 @@ def _side_weights(x, y, h, b, p, q):
     corrected = rw_p - h ** (p + 1) * ((r_q @ inverse_q[p + 1]) * w_b)[:, None] * (rw_p.T @ (x / h) ** (p + 1))[None, :]
     return (inverse_p @ rw_p.T)[0], (inverse_p @ corrected.T)[0], y, nn_residuals(x, y)
 
-def rdd_ade(df: pd.DataFrame, *, y: str, running: str, d: str | None = None, cutoff: float = 0.0,
-            bandwidth: float | None = None, bias_bandwidth: float | None = None) -> Estimates:
+# %% ../nbs/04_interference.ipynb #c032cp1
+def rdd_ade(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column
+    running: str,  # running-variable column
+    d: str | None = None,  # treatment column of a fuzzy design; None: sharp design, treated iff running ≥ cutoff
+    cutoff: float = 0.0,  # the cutoff of the running variable
+    bandwidth: float | None = None,  # bandwidth h of the jump; None: MSE-optimal (`mserd_bandwidths`)
+    bias_bandwidth: float | None = None,  # bias-correction bandwidth b; None: MSE-optimal, or h if `bandwidth` given
+) -> Estimates:
     """RDD at `cutoff` as Calonico, Cattaneo and Titiunik (rdrobust's defaults): local linear jump with a triangular
     kernel within the MSE-optimal bandwidth h (`mserd_bandwidths`, or `bandwidth`), its bias corrected with local
     quadratics within b (`bias_bandwidth`, default the MSE-optimal b, or h when `bandwidth` is given), and
@@ -442,8 +471,16 @@ def _abadie_influence(df, y_pre, y_post, d, covariates, method):
         psi = with_estimated_score(psi, x.T @ (odds * (change - mu0)) / len(dd) / odds.mean(), fit)
     return psi, fit
 
-def did_adtt(df: pd.DataFrame, *, y_pre: str, y_post: str, d: str, covariates=None,
-             method: str = "ipw") -> Estimates:
+# %% ../nbs/04_interference.ipynb #c040p1
+def did_adtt(
+    df: pd.DataFrame,  # the data, one row per unit (a 2×2 panel in wide form)
+    *,
+    y_pre: str,  # outcome column in period 0, before treatment
+    y_post: str,  # outcome column in period 1, after treatment
+    d: str,  # binary treatment column (treated in period 1)
+    covariates=None,  # covariate column(s) W of the logit score ("ipw") or the control-trend regression ("or")
+    method: str = "ipw",  # "plain" (no covariates), "ipw" (Abadie's normalised weights) or "or" (outcome regression)
+) -> Estimates:
     """2×2 panel DiD: `method` "plain" (no covariates), "ipw" (Abadie, normalised weights, logit score) or "or"
     (outcome regression of the control trend on covariates): under interference the ADTT when assignments are
     independent given W (CAI, Theorem 4). Standard errors from influence functions that include the estimation of
@@ -497,8 +534,16 @@ def simulate_did_dynamic(n: int = 4_000, n_reps: int = 1, anticipation: float = 
                          "delta": delta.ravel(), "delta_pre": delta_pre.ravel()})
 
 # %% ../nbs/04_interference.ipynb #c043c
-def did_adtt_dynamic(df: pd.DataFrame, *, y_pre: str, y_post: str, d: str, covariates=None, method: str = "ipw",
-                     anticipation: float = 0.0) -> Estimates:
+def did_adtt_dynamic(
+    df: pd.DataFrame,  # the data, one row per unit (a 2×2 panel in wide form)
+    *,
+    y_pre: str,  # outcome column in period 0, before treatment
+    y_post: str,  # outcome column in period 1, after treatment
+    d: str,  # binary treatment column (treated in period 1)
+    covariates=None,  # covariate column(s) W of the logit score ("ipw") or the control-trend regression ("or")
+    method: str = "ipw",  # "plain" (no covariates), "ipw" (Abadie's normalised weights) or "or" (outcome regression)
+    anticipation: float = 0.0,  # assumed mean period-0 effect of own coming treatment on the treated; 0: none (A11)
+) -> Estimates:
     """2×2 panel DiD when outcomes depend on the treatment history (the paper's Theorem 5): Abadie's functional
     (`method` as in `did_adtt`) plus the assumed average `anticipation` effect on the treated in period 0,
     E[Y_i0(1, D_−i) − Y_i0(0, D_−i) | D_i = 1] (0 under no anticipation, Assumption 11). The ADTT in period 1 under
@@ -518,6 +563,7 @@ def _by_rep(population: pd.DataFrame, column: str) -> np.ndarray:
     "Each replication's mean of `column`."
     return population[column].groupby(population.rep).mean().to_numpy()
 
+# %% ../nbs/04_interference.ipynb #c043hp1
 def iv_bias_oracle(population: pd.DataFrame) -> pd.Series:
     """Theorem 2's terms on a `simulate_iv_interference` population, from its potential outcomes Y_i(d, D_−i) and the
     design law p_z: LADE, B_1, B_0, P(C) and Bias_IV = (B_1 − B_0)/P(C), the Wald functional's distance to the LADE."""
@@ -643,6 +689,7 @@ def subset_sum_pmfs(ranks2: np.ndarray) -> np.ndarray:
         counts[1:, r:] += counts[:-1, :counts.shape[1] - r].copy()
     return counts / counts.sum(axis=1, keepdims=True)
 
+# %% ../nbs/04_interference.ipynb #c050bp1
 def _doubled_ranks(y, strata) -> np.ndarray:
     "Twice the within-stratum average ranks of `y`: integers, also with ties."
     return np.rint(2 * pd.Series(y).groupby(strata).rank(method="average").to_numpy()).astype(int)
@@ -688,8 +735,10 @@ class _ExactDesign:
         rest = np.clip(fft.irfft(np.prod(others, axis=0), self._length), 0, None) if others else np.ones(1)
         return np.clip(self.laws[s] @ _at_least(rest, self.threshold - np.arange(self.laws[s].shape[1])), 0, 1)
 
+# %% ../nbs/04_interference.ipynb #c050bp2
 EXACT_CELLS = 40_000_000  # largest Σ_s (n_s + 1) × (n_s(n_s + 1) + 1) held for exact conditional laws
 
+# %% ../nbs/04_interference.ipynb #c050bp3
 def _exact_designs(y, d, strata, signs) -> list | None:
     """Exact laws of the stratified Wilcoxon statistic for each tail in `signs` (−1: the lower tail, P(T ≤ T_obs)
     written as an upper tail of Σ_s (max_s − T_s)); None when the strata are too large to hold (then Monte Carlo
@@ -749,8 +798,10 @@ def _vertices(n: int, count: int, low: float, high: float) -> np.ndarray:
         found.append(block)
     return np.vstack(found)
 
+# %% ../nbs/04_interference.ipynb #c050cp1
 MAX_VERTEX_PRODUCT = 200_000  # enumerate the product of the strata's vertex sets up to this size
 
+# %% ../nbs/04_interference.ipynb #c050cp2
 def _enumerated_optimum(design: _ExactDesign, bands, maximize: bool):
     """The global optimum of the p-value over the sensitivity set by enumeration of the product of vertex sets (the
     p-value is multilinear in the strata's pmfs, so an optimum sits at a vertex of each); None when too large."""
@@ -936,11 +987,29 @@ def _fisher_bounds(y, d, groups, xis, alternative, n_tables, n_base, n_iter, n_i
     table["certified"], table["spread"] = False, 2 * np.maximum(right.spread, left.spread)
     return table.rename_axis("xi"), engine
 
-def cai_sensitivity(df: pd.DataFrame, *, y: str, d: str, covariates=None, pscore: str | None = None,
-                    strata: str | None = None, xi=(1, 1.25, 1.5, 2, 3, 5, 8), n_strata: int = 6,
-                    alternative: str = "greater", alpha: float = 0.05, n_base: int = 50_000, n_inner: int = 2_500,
-                    n_final: int = 30_000, n_tables: int = 400, n_iter: int = 3, n_starts: int = 1,
-                    allow_underdispersion: bool = False, progress: bool = False, seed=0) -> CAISensitivity:
+# %% ../nbs/04_interference.ipynb #c052p1
+def cai_sensitivity(
+    df: pd.DataFrame,  # the data, one row per unit
+    *,
+    y: str,  # outcome column (ranked within strata)
+    d: str,  # binary treatment column
+    covariates=None,  # covariate column(s) of the logit propensity score whose quantile bins are the strata
+    pscore: str | None = None,  # column of propensity scores to bin, instead of a logit on `covariates`
+    strata: str | None = None,  # column of given strata, instead of propensity-score bins
+    xi=(1, 1.25, 1.5, 2, 3, 5, 8),  # grid of ξ, from 1 (CAI): the largest variance inflation of treated counts allowed
+    n_strata: int = 6,  # number of propensity-score quantile bins
+    alternative: str = "greater",  # "greater": P(T ≥ T_obs); "less": P(T ≤ T_obs); "two-sided": Bonferroni
+    alpha: float = 0.05,  # test level: the robustness value ξ* is the first ξ whose upper bound exceeds it
+    n_base: int = 50_000,  # Monte Carlo engine: draws of the benchmark p-value at ξ = 1
+    n_inner: int = 2_500,  # Monte Carlo engine: draws per coordinate step of the search
+    n_final: int = 30_000,  # Monte Carlo engine: draws of each final bound
+    n_tables: int = 400,  # Monte Carlo engine: permutation tables per stratum
+    n_iter: int = 3,  # Monte Carlo engine: sweeps of the coordinate search
+    n_starts: int = 1,  # exact engine: random restarts of the search when the design is too large to enumerate
+    allow_underdispersion: bool = False,  # also admit Var(M_s) down to Var_B/ξ (fixed quotas; beyond the paper)
+    progress: bool = False,  # print one line per ξ on standard error
+    seed=0,  # an int, a `np.random.Generator` or None: restarts, permutation tables and draws
+) -> CAISensitivity:
     """Procedure 1 / Algorithm 2: Fisher test of the sharp null of no effect of any treatment with the stratified
     Wilcoxon statistic under the stratified Bernoulli benchmark (ξ = 1), and worst-case p-value bounds when the
     variance of treated counts may be inflated up to ξ (within-stratum dependence). Strata: quantile bins of a logit
@@ -984,6 +1053,7 @@ def cai_sensitivity(df: pd.DataFrame, *, y: str, d: str, covariates=None, pscore
     return CAISensitivity(table, float(table.p_upper.iloc[0]), rank_sum, info, alternative, alpha, first, interpolated,
                           _engine_notes(engine, table, n_starts, alternative), engine)
 
+# %% ../nbs/04_interference.ipynb #c052p2
 def _engine_notes(engine: str, table: pd.DataFrame, n_starts: int, alternative: str) -> tuple:
     "What the bounds are and how exact they are."
     if engine == "exact" and alternative == "two-sided":
@@ -1049,12 +1119,14 @@ def simulate_lalonde_calibrated(n_reps: int = 1, tau: float = 0.0, gamma: float 
     frame = original[LALONDE_COVARIATES].iloc[rows.ravel()].reset_index(drop=True)
     return frame.assign(rep=np.repeat(np.arange(n_reps), len(original)), treat=d.ravel(), re78=y.ravel())
 
+# %% ../nbs/04_interference.ipynb #c058p1
 def _benchmark_p_value(rep: pd.DataFrame) -> float:
     "The exact two-sided Fisher p-value under CAI (ξ = 1) of one simulated replication, re-stratified on its own data."
     groups = _strata(rep, "treat", LALONDE_COVARIATES, None, None, n_strata=6)
     y, d = rep.re78.to_numpy(), rep.treat.to_numpy()
     return min(1.0, 2 * min(_bernoulli_p_value(y, d, groups, sign) for sign in (1.0, -1.0)))
 
+# %% ../nbs/04_interference.ipynb #c058p2
 def fisher_rejection_rates(designs=((0, 0), (4000, 0), (0, 4000), (4000, -4000)), n_reps: int = 300,
                            alpha: float = 0.05, seed=0) -> pd.DataFrame:
     """The paper's Table S2: rejection rate of the two-sided (Bonferroni) Fisher test of no effect at `alpha`, with

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (ConfidenceSet, Estimates, IVResults, ResultDisplay, TestResult, as_list, cell_moments, check_clusters,
-                          check_frame, check_full_rank, cov_label, delta_method, demean_within, group_sums, ols,
-                          reproduction, resolve_cov_type, rng, sandwich_meat, sandwich_scale)
+from .core import (CellSums, ConfidenceSet, Estimates, IVResults, ResultDisplay, TestResult, as_list, cell_sums,
+                          check_clusters, cluster_meat, check_full_rank, cov_label, delta_method, group_sums, ols,
+                          reproduction, resolve_cov_type, rng, sandwich_scale)
 
 # %% auto #0
 __all__ = ['TYPES', 'METHODS', 'MSMM_COV_TYPES', 'cwate', 'simulate_linear_site', 'simulate_types', 'wald', 'cwate_curve',
@@ -82,20 +82,26 @@ def wald(
     """Wald estimator ITT / first stage of the effect of `d` on `y` with instrument `z`: params `first_stage`, `itt`,
     `wald` (= 2SLS), robust (HC1) or, with `cluster`, clustered (CR1) covariance."""
     cov_type = resolve_cov_type(None, cluster)
-    data = check_frame(df, numeric=[y, d, z], keys=as_list(cluster), varying=[y, d, z])
-    codes, n_clusters = check_clusters(data[cluster], cluster) if cluster else (None, 0)
-    tc = data[z].to_numpy(dtype=float) - data[z].mean()
-    if tc @ tc == 0: raise ValueError(f"column '{z}' does not vary: it cannot serve as an instrument")
-    outcomes = np.array(data[[d, y]], dtype=float)
-    outcomes -= outcomes.mean(axis=0)
-    slopes = tc @ outcomes / (tc @ tc)  # first stage, ITT (intercepts partialled out)
-    if abs(slopes[0]) * np.sqrt(tc @ tc) < 1e-10 * np.sqrt(outcomes[:, 0] @ outcomes[:, 0]):
+    cells = cell_sums(df, by=[*as_list(cluster), z], values=[d, y], binary=[z], varying=[y, d, z])
+    arm = cells.keys[z].to_numpy().astype(int)
+    n_arm, n = np.bincount(arm, weights=cells.n, minlength=2), cells.n.sum()
+    means = group_sums(arm, cells.sums, 2) / n_arm[:, None]
+    slopes, zz = means[1] - means[0], n_arm[0] * n_arm[1] / n  # first stage and ITT; Σ (z − z̄)²
+    total_d = cells.cross[:, 0, 0].sum() - cells.sums[:, 0].sum() ** 2 / n  # Σ (d − d̄)²
+    if abs(slopes[0]) * np.sqrt(zz) < 1e-10 * np.sqrt(total_d):
         raise ValueError(f"zero first stage: '{z}' does not move '{d}' (assumption vi)")
-    resid = outcomes - tc[:, None] * slopes
-    meat = sandwich_meat(resid, tc, codes, n_clusters)  # joint scores of the two slopes
-    cov = sandwich_scale(cov_type, len(tc), 2, n_clusters) * meat / (tc @ tc) ** 2
+    z_tilde = np.array([0.0, 1.0]) - n_arm[1] / n  # z − z̄ in each arm; the residuals are deviations from arm means
+    resid_sums = cells.sums - cells.n[:, None] * means[arm]  # Σ of the residuals in each cell
+    if cluster is None:
+        within = group_sums(arm, cells.cross.reshape(len(arm), 4), 2).reshape(2, 2, 2) - n_arm[:, None, None] * (
+            means[:, :, None] * means[:, None, :])
+        meat, n_clusters = np.einsum("a,aij->ij", z_tilde**2, within), 0
+    else:
+        codes, n_clusters = check_clusters(cells.codes(cluster)[0], cluster)
+        meat = cluster_meat((z_tilde[arm, None] * resid_sums).T, codes, n_clusters)  # joint scores of the two slopes
+    cov = sandwich_scale(cov_type, n, 2, n_clusters) * meat / zz**2
     names = ["first_stage", "itt"]
-    slopes_est = Estimates(pd.Series(slopes, index=names), pd.DataFrame(cov, index=names, columns=names), len(tc),
+    slopes_est = Estimates(pd.Series(slopes, index=names), pd.DataFrame(cov, index=names, columns=names), int(n),
                            cov_label(cov_type),
                            f"Wald estimate of the effect of {d} on {y}, instrument {z}", n_clusters or None)
     ratio = lambda th: np.array([th[0], th[1], th[1] / th[0]])
@@ -118,55 +124,83 @@ def _sum_outer(codes: np.ndarray, v: np.ndarray, n_groups: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _SiteDesign:
-    """A multisite design after absorbing sites: demeaned [y, mediators, t], and per site the moment matrices of
-    [y, mediators] that every estimator is a function of (sites may span replications)."""
-    data: np.ndarray  # n × (2 + P), within-site demeaned, Fortran order
-    site_codes: np.ndarray  # site of each row, 0..K-1
+    """A multisite design after absorbing sites, as per-site (and per-cell) moments of Ỹ = [y, mediators] demeaned
+    within sites: every estimator and standard error is a function of them (sites may span replications)."""
     rep_of_site: np.ndarray  # replication of each site, 0..R-1
     weight: np.ndarray  # w_s = Σ t̃² = n_s p_s (1 - p_s), per site
-    slopes: np.ndarray  # K × (1 + P): site ITT β_s, then site compliances γ_ps
+    slopes: np.ndarray  # K × (1 + P): site ITT β_s, then site compliances γ_ps (differences of arm means)
     arm_sizes: np.ndarray  # K × 2: controls, treated
-    total: np.ndarray  # K × (1+P) × (1+P): Σ ỹỹ' (Ỹ = [y, mediators], demeaned)
+    arm_sums: np.ndarray  # K × 2 × (1+P): Σ Ỹ over each arm
+    arm_cross: np.ndarray  # K × 2 × (1+P) × (1+P): Σ ỸỸ' over each arm
+    total: np.ndarray  # K × (1+P) × (1+P): Σ ỸỸ' over the site
     projected: np.ndarray  # K × (1+P) × (1+P): w_s b_s b_s', b_s = (β_s, γ_s): Ỹ'P_QỸ
     jackknife: np.ndarray  # K × (1+P) × (1+P): Σ_i Ŷ_i Ỹ_i' with Ŷ_i the leave-one-out arm mean minus site mean
+    cell_site: np.ndarray  # site of each cell of the reduced data (cells may split sites further, e.g. by cluster)
+    cell_arm: np.ndarray  # arm (0, 1) of each cell
+    cell_sums: np.ndarray  # cells × (1+P): Σ Ỹ over each cell
+    cell_cluster: np.ndarray | None = None  # cluster of each cell, 0..n_clusters-1 (None: no cluster column)
+    n_clusters: int = 0
 
-    @property
-    def t(self): return self.data[:, -1]
     @property
     def n_reps(self): return int(self.rep_of_site.max()) + 1
     @property
     def site_nobs(self): return self.arm_sizes.sum(axis=1)
     @property
     def scored(self): return self.arm_sizes.min(axis=1) >= 2  # sites with a leave-one-out mean in both arms
+    @property
+    def t_tilde(self): return np.array([0.0, 1.0]) - (self.arm_sizes[:, 1] / self.site_nobs)[:, None]  # K × 2
 
     def by_rep(self, a: np.ndarray) -> np.ndarray:
         "Sum per-site arrays (K × ...) within replications: R × ..."
         return group_sums(self.rep_of_site, a.reshape(len(a), -1), self.n_reps).reshape((self.n_reps,) + a.shape[1:])
 
-def _leave_one_out_moments(a, cells, n_cells, total) -> np.ndarray:
-    """Σ_i Ŷ_i Ỹ_i' per site, Ŷ_i = mean of the other units of i's arm minus mean of the other units of i's site: the
-    jackknife (UJIVE) first stage, whose own-observation terms are removed. Needs two units in each arm."""
-    sums, counts = group_sums(cells, a, n_cells), np.bincount(cells, minlength=n_cells)
-    own = _sum_outer(cells, a, n_cells)
-    arm = (sums[:, :, None] * sums[:, None, :] - own) / np.maximum(counts - 1, 1)[:, None, None]
-    site_n = counts.reshape(-1, 2).sum(axis=1)
-    return arm.reshape(-1, 2, *arm.shape[1:]).sum(axis=1) + total / (site_n - 1)[:, None, None]  # site sums are 0
+def _msmm_cells(df, y, mediators, z, site, cluster=None, rep=None) -> CellSums:
+    "The data reduced to counts, sums and cross-products of [y, mediators] by replication × site × cluster × arm."
+    mediators = as_list(mediators)
+    if not mediators: raise ValueError("name at least one mediator in `d`")
+    by = list(dict.fromkeys(c for c in (rep, site, cluster, z) if c is not None))
+    return cell_sums(df, by=by, values=[y, *mediators], binary=[z], varying=[y, *mediators, z])
 
-def _site_design(data, y, mediators, treatment, site_codes, n_sites, rep_of_site) -> _SiteDesign:
-    a = np.empty((len(data), len(mediators) + 2), order="F")
-    for j, col in enumerate([y, *mediators, treatment]): a[:, j] = data[col].to_numpy(dtype=float)
-    t = a[:, -1].astype(int)
-    cells = 2 * site_codes + t
-    arm_sizes = np.bincount(cells, minlength=2 * n_sites).reshape(n_sites, 2)
-    demean_within(a, site_codes, n_sites)
-    weight = group_sums(site_codes, a[:, -1] ** 2, n_sites)
-    slopes = group_sums(site_codes, a[:, :-1] * a[:, -1:], n_sites) / weight[:, None]
-    total = _sum_outer(site_codes, a[:, :-1], n_sites)
+def _site_design(cells: CellSums, z, site, rep=None, cluster=None, drop_thin: bool = False):
+    """The design, the site keys, and the number of sites with an arm of one unit (left out if `drop_thin`: UJIVE has no
+    leave-one-out instrument there). A site with an empty arm gives no instrument at all: a named error."""
+    site_keys = [c for c in (rep, site) if c is not None]
+    cell_site, sites = cells.codes(site_keys)
+    arm = cells.keys[z].to_numpy().astype(int)
+    arm_sizes = np.bincount(2 * cell_site + arm, weights=cells.n, minlength=2 * len(sites)).reshape(-1, 2)
+    one_arm = (arm_sizes == 0).any(axis=1)
+    if one_arm.any():
+        labels = [tuple(r) if len(r) > 1 else r[0] for r in sites[one_arm].head(5).to_numpy().tolist()]
+        raise ValueError(f"{one_arm.sum()} site(s) of '{site}' lack treated or control units, so they give no "
+                         f"instrument: {labels}; drop them")
+    thin = arm_sizes.min(axis=1) == 1
+    if drop_thin and thin.any():
+        return _site_design(cells.select(~thin[cell_site]), z, site, rep, cluster)[:2] + (int(thin.sum()),)
+    n_sites, k = len(sites), cells.sums.shape[1]
+    arm_cells = 2 * cell_site + arm
+    n_arm = arm_sizes.reshape(-1)
+    s_arm = group_sums(arm_cells, cells.sums, 2 * n_sites)
+    q_arm = group_sums(arm_cells, cells.cross.reshape(len(arm), -1), 2 * n_sites).reshape(-1, k, k)
+    site_n = arm_sizes.sum(axis=1)
+    mean = s_arm.reshape(n_sites, 2, k).sum(axis=1) / site_n[:, None]  # site means (shifted)
+    m = np.repeat(mean, 2, axis=0)  # per arm cell
+    arm_sums = s_arm - n_arm[:, None] * m  # Σ Ỹ over each arm
+    outer = lambda u, v: u[:, :, None] * v[:, None, :]
+    arm_cross = q_arm - outer(m, s_arm) - outer(s_arm, m) + n_arm[:, None, None] * outer(m, m)
+    total = arm_cross.reshape(n_sites, 2, k, k).sum(axis=1)
+    slopes = s_arm[1::2] / arm_sizes[:, 1:] - s_arm[::2] / arm_sizes[:, :1]
+    weight = arm_sizes[:, 0] * arm_sizes[:, 1] / site_n
     root_w = slopes * np.sqrt(weight)[:, None]
-    projected = root_w[:, :, None] * root_w[:, None, :]
-    jackknife = _leave_one_out_moments(a[:, :-1], cells, 2 * n_sites, total)
-    jackknife[arm_sizes.min(axis=1) < 2] = 0  # an arm of one unit has no leave-one-out mean: the site is left out
-    return _SiteDesign(a, site_codes, rep_of_site, weight, slopes, arm_sizes, total, projected, jackknife)
+    leave_one_out = (outer(arm_sums, arm_sums) - arm_cross) / np.maximum(n_arm - 1, 1)[:, None, None]
+    jackknife = leave_one_out.reshape(n_sites, 2, k, k).sum(axis=1) + total / (site_n - 1)[:, None, None]
+    jackknife[thin] = 0  # an arm of one unit has no leave-one-out mean: the site is left out
+    rep_of_site = (sites.groupby(rep, sort=False).ngroup().to_numpy() if rep else np.zeros(n_sites, dtype=int))
+    cell_means = mean[cell_site]
+    clusters = check_clusters(cells.codes([c for c in (rep, cluster) if c])[0], cluster) if cluster else (None, 0)
+    design = _SiteDesign(rep_of_site, weight, slopes, arm_sizes, arm_sums.reshape(n_sites, 2, k),
+                         arm_cross.reshape(n_sites, 2, k, k), total, outer(root_w, root_w), jackknife, cell_site, arm,
+                         cells.sums - cells.n[:, None] * cell_means, *clusters)
+    return design, sites, 0
 
 # %% ../nbs/01_late.ipynb #c024
 METHODS = ("2sls", "liml", "fuller", "ujive")
@@ -217,7 +251,8 @@ def _score_terms(d: _SiteDesign, delta0) -> np.ndarray:
     return np.einsum("sij,sj->si", d.jackknife[:, 1:, :], a[d.rep_of_site])
 
 def _msmm_fit(d: _SiteDesign, method: str, cov_type: str, cluster_codes=None, n_clusters: int = 0):
-    "Estimates (R × P), covariances (R × P × P) and κ (R) for every replication of the design at once."
+    """Estimates (R × P), covariances (R × P × P) and κ (R) for every replication of the design at once.
+    `cluster_codes`: the cluster of each cell of the design."""
     n_reps = d.n_reps
     total, projected, jackknife = d.by_rep(d.total), d.by_rep(d.projected), d.by_rep(d.jackknife)
     delta, bread, kappa = _estimate(total, projected, jackknife, method, _fuller_dof(d))
@@ -234,18 +269,20 @@ def _msmm_fit(d: _SiteDesign, method: str, cov_type: str, cluster_codes=None, n_
     if method == "ujive":  # Ŷ_i pairs units of one site, so sites are the clusters
         meat = _sum_outer(d.rep_of_site, _score_terms(d, delta), n_reps)
         return delta, (sites_per_rep / (sites_per_rep - 1))[:, None, None] * bread @ meat @ bread, kappa
+    a = np.concatenate([np.ones((n_reps, 1)), -delta], axis=1)[d.rep_of_site]  # residual û = Ỹ a, per site
     if cov_type == "unadjusted":  # σ̂² (k-class normal matrix)⁻¹, σ̂² = û'û/(n − k)
-        a = np.concatenate([np.ones((n_reps, 1)), -delta], axis=1)
-        uu = np.einsum("ri,rij,rj->r", a, total, a)
+        uu = d.by_rep(np.einsum("si,sij,sj->s", a, d.total, a))
         return delta, (uu / (nobs - n_params))[:, None, None] * bread, kappa
-    rep_of_obs = d.rep_of_site[d.site_codes]
-    resid = d.data[:, 0] - np.einsum("ij,ij->i", d.data[:, 1:-1], delta[rep_of_obs])
-    scores = (d.t * resid)[:, None] * d.slopes[d.site_codes, 1:]  # projected mediators × residual
-    if cluster_codes is None:
-        meat, groups = _sum_outer(rep_of_obs, scores, n_reps), 0
+    gamma = d.slopes[:, 1:]  # scores: projected mediators t̃ γ_s times û
+    if cluster_codes is None:  # HC1: Σ_s γ_s γ_s' Σ_arms t̃² Σ_arm û²
+        resid2 = np.einsum("si,saij,sj->sa", a, d.arm_cross, a)
+        meat, groups = _sum_outer(d.rep_of_site, np.sqrt((d.t_tilde**2 * resid2).sum(axis=1))[:, None] * gamma,
+                                  n_reps), 0
     else:
+        site = d.cell_site
+        scores = (d.t_tilde[site, d.cell_arm] * np.einsum("ci,ci->c", d.cell_sums, a[site]))[:, None] * gamma[site]
         rep_of_cluster = np.zeros(n_clusters, dtype=int)
-        rep_of_cluster[cluster_codes] = rep_of_obs
+        rep_of_cluster[cluster_codes] = d.rep_of_site[site]
         meat = _sum_outer(rep_of_cluster, group_sums(cluster_codes, scores, n_clusters), n_reps)
         groups = np.bincount(rep_of_cluster, minlength=n_reps)
     scale = sandwich_scale(cov_type, nobs, n_params, groups)
@@ -263,17 +300,19 @@ def _msmm_first_stage(d: _SiteDesign, mediators) -> pd.DataFrame:
     statistic and concentration μ̂²/√K; with P > 1 the Sanderson–Windmeijer conditional F (homoskedastic) and its
     jackknife analogue. None of them divides by a per-site variance, so cells of one to three units cannot make
     them explode."""
-    gamma, x = d.slopes[:, 1:], d.data[:, 1:-1]
-    n_sites, n_med, nobs = len(d.weight), gamma.shape[1], len(x)
-    dof = nobs - 2 * n_sites  # K slopes and K absorbed sites
+    gamma, t = d.slopes[:, 1:], d.t_tilde
+    n_sites, n_med = len(d.weight), gamma.shape[1]
+    dof = d.site_nobs.sum() - 2 * n_sites  # K slopes and K absorbed sites
     q_jack = d.jackknife[:, 1:, 1:]
     rows = []
     for p in range(n_med):
-        resid = x[:, p] - d.t * gamma[d.site_codes, p]
-        signal, ssr = d.weight @ gamma[:, p] ** 2, resid @ resid
+        x = 1 + p  # the mediator's position in Ỹ
+        signal, ssr = d.weight @ gamma[:, p] ** 2, d.total[:, x, x].sum() - d.weight @ gamma[:, p] ** 2
         f_jack, p_jack = _jackknife_signal(q_jack[:, p, p])
-        hc1 = group_sums(d.site_codes, (d.t * resid) ** 2, n_sites) @ (1 / d.weight) * nobs / dof
-        row = {"partial_r2": signal / (x[:, p] @ x[:, p]), "f_homoskedastic": signal / n_sites / (ssr / dof),
+        g = gamma[:, p:p + 1]  # Σ_arm t̃² (x̃ − t̃γ)², per site: HC1 first-stage scores
+        scores2 = t**2 * (d.arm_cross[:, :, x, x] - 2 * t * g * d.arm_sums[:, :, x] + d.arm_sizes * t**2 * g**2)
+        hc1 = scores2.sum(axis=1) @ (1 / d.weight) * d.site_nobs.sum() / dof
+        row = {"partial_r2": signal / d.total[:, x, x].sum(), "f_homoskedastic": signal / n_sites / (ssr / dof),
                "f_effective": signal / hc1, "f_jackknife": f_jack,
                "concentration": q_jack[:, p, p].sum() / (ssr / dof) / np.sqrt(n_sites), "jackknife_pvalue": p_jack}
         if n_med > 1:
@@ -281,8 +320,9 @@ def _msmm_first_stage(d: _SiteDesign, mediators) -> pd.DataFrame:
             g_o = gamma[:, others]  # Sanderson–Windmeijer: 2SLS of M_p on the others, then the instruments' F
             coef = np.linalg.solve(g_o.T @ (d.weight[:, None] * g_o), g_o.T @ (d.weight * gamma[:, p]))
             coef_sw = gamma[:, p] - g_o @ coef
-            resid_sw = x[:, p] - x[:, others] @ coef - d.t * coef_sw[d.site_codes]
-            row["sw_f_homoskedastic"] = d.weight @ coef_sw**2 / (n_sites - n_med + 1) / (resid_sw @ resid_sw / dof)
+            c = np.zeros(n_med + 1); c[x] = 1; c[[1 + o for o in others]] = -coef  # x_p − x_others coef
+            ssr_sw = np.einsum("i,sij,j->", c, d.total, c) - d.weight @ coef_sw**2
+            row["sw_f_homoskedastic"] = d.weight @ coef_sw**2 / (n_sites - n_med + 1) / (ssr_sw / dof)
             sums = q_jack.sum(axis=0)  # the same with jackknife moments: what M_p adds to the others, per site
             b = np.zeros(n_med); b[p] = 1; b[others] = -np.linalg.solve(sums[np.ix_(others, others)], sums[others, p])
             row["sw_f_jackknife"], row["jackknife_pvalue"] = _jackknife_signal(np.einsum("i,sij,j->s", b, q_jack, b))
@@ -341,35 +381,10 @@ def _msmm_cov_type(cov_type, cluster, site, method) -> str:
                          f"'fuller' for standard errors conditional on the sites")
     return cov_type
 
-def _without_thin_sites(df, site, z, rep=None) -> tuple[pd.DataFrame, int]:
-    """`df` without the sites (of each replication) with an arm of one unit, where UJIVE has no leave-one-out
-    instrument, and their number. (A site with an empty arm gives no instrument at all: `_prepare_msmm` names it.)"""
-    by = [c for c in (rep, site) if c is not None]
-    arms = df.groupby(by + [z]).size().unstack(z, fill_value=0)
-    thin = arms.index[(arms == 1).any(axis=1)]
-    keys = pd.MultiIndex.from_frame(df[by]) if rep is not None else df[site]
-    return df[~keys.isin(thin)], len(thin)
-
-def _prepare_msmm(df, y, mediators, treatment, site, cluster, rep=None):
-    "Checked data, site codes and replication of each site, cluster codes."
-    mediators = as_list(mediators)
-    if not mediators: raise ValueError("name at least one mediator in `d`")
-    keys = [c for c in (rep, site, cluster) if c is not None]
-    data = check_frame(df, numeric=[y, *mediators], binary=[treatment], keys=keys, varying=[y, treatment])
-    by_site = [c for c in (rep, site) if c is not None]
-    arms = data.groupby(by_site + [treatment]).size().unstack(treatment, fill_value=0).reindex(columns=[0, 1], fill_value=0)
-    one_arm = arms[(arms == 0).any(axis=1)]
-    if len(one_arm):
-        raise ValueError(f"{len(one_arm)} site(s) of '{site}' lack treated or control units, so they give no instrument: "
-                         f"{list(one_arm.index[:5])}; drop them")
-    site_codes = data.groupby(by_site, sort=False).ngroup().to_numpy()
-    rep_codes = data.groupby(rep, sort=False).ngroup().to_numpy() if rep else np.zeros(len(data), dtype=int)
-    rep_of_site = np.zeros(site_codes.max() + 1, dtype=int)
-    rep_of_site[site_codes] = rep_codes
-    if cluster is None: return data, mediators, site_codes, rep_of_site, None, 0
-    cluster_codes = data.groupby([c for c in (rep, cluster) if c is not None], sort=False).ngroup().to_numpy()
-    check_clusters(cluster_codes, cluster)
-    return data, mediators, site_codes, rep_of_site, cluster_codes, int(cluster_codes.max()) + 1
+def _msmm_design(df, y, d, z, site, cluster=None, rep=None, drop_thin=False):
+    "The data reduced and checked: the design, the site keys, the number of sites left out, and the mediators."
+    cells = _msmm_cells(df, y, d, z, site, cluster, rep)
+    return *_site_design(cells, z, site, rep, cluster, drop_thin), cells.names[1:]
 
 # %% ../nbs/01_late.ipynb #c032
 _WEAK_NOTE = ("weak instruments: the jackknife first stage cannot reject that the site instruments carry no signal for "
@@ -402,18 +417,12 @@ def msmm_iv(
     first-stage strength per mediator, the compliance matrix, κ, a weak-instrument flag and (one mediator) the
     jackknife score confidence set at `level`."""
     cov_type = _msmm_cov_type(cov_type, cluster, site, method)
-    notes = ()
-    if method == "ujive":
-        check_frame(df, binary=[z], keys=[site])
-        df, n_thin = _without_thin_sites(df, site, z)
-        if n_thin:
-            notes = (f"UJIVE leaves out {n_thin} site(s) with an arm of one unit (no leave-one-out instrument)",)
-    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster)
-    n_sites, n_med = len(rep_of_site), len(mediators)
+    design, sites, n_thin, mediators = _msmm_design(df, y, d, z, site, cluster, drop_thin=method == "ujive")
+    notes = (f"UJIVE leaves out {n_thin} site(s) with an arm of one unit (no leave-one-out instrument)",) if n_thin else ()
+    n_sites, n_med = len(sites), len(mediators)
     if n_sites < n_med or (n_sites == n_med and cov_type == "jackknife"):
         raise ValueError(f"assumption (viii), sufficient rank: {n_sites} site(s) cannot identify {n_med} mediators"
                          + (" with delete-one-site standard errors" if n_sites == n_med else ""))
-    design = _site_design(data, y, mediators, z, site_codes, n_sites, rep_of_site)
     gamma = design.slopes[:, 1:]
     check_full_rank(gamma.T @ (design.weight[:, None] * gamma), mediators,
                     "assumption (viii), sufficient rank: the site-by-mediator compliance matrix")
@@ -424,20 +433,19 @@ def msmm_iv(
                          f"first-stage test cannot reject that the site compliances of {list(weak.index)} are spanned "
                          f"by the other mediators' (p = {weak.round(3).tolist()} > rank_alpha = {rank_alpha}); the "
                          "estimates would be driven by noise. Pass rank_alpha=None to estimate anyway.")
-    delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
+    delta, cov, kappa = _msmm_fit(design, method, cov_type, design.cell_cluster, design.n_clusters)
     robust_set = _score_set(design, level, mediators[0]) if n_med == 1 and design.scored.sum() > 1 else None
     unidentified = first_stage.index[first_stage["jackknife_pvalue"] > 0.05].tolist()
     weak = bool(unidentified or (robust_set is not None and not robust_set.bounded))
     if weak: notes += (_WEAK_NOTE.format(names=unidentified or mediators),)
     many = first_stage.index[first_stage["concentration"] * np.sqrt(n_sites) < 10 * n_sites].tolist()
     if method == "2sls" and many and not weak: notes += (_MANY_NOTE.format(names=many),)
-    site_labels = data.groupby(site, sort=False)[site].first().to_numpy()
-    diagnostics = {"compliance": pd.DataFrame(gamma, index=pd.Index(site_labels, name=site), columns=mediators),
+    diagnostics = {"compliance": pd.DataFrame(gamma, index=pd.Index(sites[site], name=site), columns=mediators),
                    "singular_values": np.linalg.svd(gamma, compute_uv=False), "kappa": float(kappa[0]),
                    "n_sites": n_sites, "weak": weak, "robust_set": robust_set}
-    clusters = n_sites if cov_type == "jackknife" or method == "ujive" else n_clusters or None
+    clusters = n_sites if cov_type == "jackknife" or method == "ujive" else design.n_clusters or None
     return IVResults(pd.Series(delta[0], index=mediators, name="estimate"),
-                     pd.DataFrame(cov[0], index=mediators, columns=mediators), len(data), _msmm_cov_label(cov_type),
+                     pd.DataFrame(cov[0], index=mediators, columns=mediators), int(design.site_nobs.sum()), _msmm_cov_label(cov_type),
                      f"MSMM-IV ({method.upper()}, {n_sites} sites × {z} instruments, site fixed effects)",
                      clusters, diagnostics, notes, df_resid=clusters - 1 if clusters else None, first_stage=first_stage)
 
@@ -454,8 +462,7 @@ def msmm_score_test(
     effect): the jackknife score
     Σ_i Ŷ_i (y_i − M_i'δ₀) with a site-clustered variance, F(P, K − 1) under H0 whatever the instruments' strength,
     the number of sites or the between-site variation of effects."""
-    data, mediators, site_codes, rep_of_site, *_ = _prepare_msmm(df, y, d, z, site, None)
-    design = _site_design(data, y, mediators, z, site_codes, len(rep_of_site), rep_of_site)
+    design, _, _, mediators = _msmm_design(df, y, d, z, site)
     delta0 = np.asarray(delta0, dtype=float).reshape(-1)
     if len(delta0) not in (1, len(mediators)): raise ValueError(f"delta0 needs one value per mediator {mediators}")
     delta0 = np.broadcast_to(delta0, len(mediators))
@@ -471,13 +478,10 @@ def msmm_iv_reps(df: pd.DataFrame, *, y: str, d, z: str, site: str, rep: str, cl
                  method: str = "ujive", cov_type: str | None = None) -> pd.DataFrame:
     "MSMM-IV estimates and standard errors for every replication `rep` of a stacked simulation frame, vectorised."
     cov_type = _msmm_cov_type(cov_type, cluster, site, method)
-    if method == "ujive":
-        df = _without_thin_sites(df, site, z, rep)[0]
-    data, mediators, site_codes, rep_of_site, cluster_codes, n_clusters = _prepare_msmm(df, y, d, z, site, cluster, rep)
-    design = _site_design(data, y, mediators, z, site_codes, len(rep_of_site), rep_of_site)
-    delta, cov, kappa = _msmm_fit(design, method, cov_type, cluster_codes, n_clusters)
+    design, sites, _, mediators = _msmm_design(df, y, d, z, site, cluster, rep, drop_thin=method == "ujive")
+    delta, cov, kappa = _msmm_fit(design, method, cov_type, design.cell_cluster, design.n_clusters)
     se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
-    index = pd.Index(data.groupby(rep, sort=False)[rep].first().to_numpy(), name=rep)
+    index = pd.Index(sites[rep].drop_duplicates().to_numpy(), name=rep)
     return pd.concat([pd.DataFrame(delta, index=index, columns=mediators),
                       pd.DataFrame(se, index=index, columns=[f"se_{m}" for m in mediators])], axis=1)
 
@@ -633,24 +637,26 @@ def site_effects(
     means with Neyman standard errors; the between-site regression through the origin (eq. 7/9), the same regression
     with a free intercept, and the falsification test that the line passes through the origin, corrected for the
     noise in the site compliances (sites with an arm of one unit are left out of the test)."""
-    data, mediators, *_ = _prepare_msmm(df, y, d, z, site, None)
-    moments = cell_moments(data, [site, z], [y, *mediators])
-    treated, control = moments.xs(1, level=z), moments.xs(0, level=z)
-    n = treated["n"] + control["n"]
-    table = pd.DataFrame({"n": n, "weight": treated["n"] * control["n"] / n})  # = n_s p_s (1 - p_s)
-    for col, name in [(y, "itt"), *[(m, m) for m in mediators]]:
-        table[name] = treated[col] - control[col]
-        table[f"se_{name}"] = np.sqrt(treated[f"se_{col}"] ** 2 + control[f"se_{col}"] ** 2)
+    cells = _msmm_cells(df, y, d, z, site)
+    (design, sites, _), mediators = _site_design(cells, z, site), cells.names[1:]
+    arm_n, arm_means = design.arm_sizes, design.arm_sums / design.arm_sizes[:, :, None]  # means net of the site mean
+    within = np.diagonal(design.arm_cross, axis1=2, axis2=3) - arm_n[:, :, None] * arm_means**2  # Σ (v − arm mean)²
+    within = np.clip(within, 0, None)  # rounding of a zero sum of squares
+    with np.errstate(invalid="ignore", divide="ignore"):  # an arm of one unit has no variance estimate: NaN
+        var_of_mean = np.where(arm_n[:, :, None] > 1, within / (arm_n * (arm_n - 1))[:, :, None], np.nan)
+    table = pd.DataFrame({"n": design.site_nobs, "weight": design.weight}, index=pd.Index(sites[site], name=site))
+    for j, name in enumerate(["itt", *mediators]):
+        table[name] = design.slopes[:, j]
+        table[f"se_{name}"] = np.sqrt(var_of_mean[:, :, j].sum(axis=1))
     root_w = np.sqrt(table["weight"])
     scaled = table[["itt", *mediators]].mul(root_w, axis=0).assign(intercept=root_w)
     between = ols(scaled, y="itt", x=mediators, constant=False, title="Between-site regression through the origin")
     free = ols(scaled, y="itt", x=["intercept", *mediators], constant=False,
                title="Between-site regression, free intercept")
-    kept, n_thin = _without_thin_sites(data, site, z)
-    _, _, site_codes, rep_of_site, *_ = _prepare_msmm(kept, y, mediators, z, site, None)
-    stat, pvalue = _intercept_test(_site_design(kept, y, mediators, z, site_codes, len(rep_of_site), rep_of_site))
+    kept, _, n_thin = _site_design(cells, z, site, drop_thin=True)
+    stat, pvalue = _intercept_test(kept)
     test = TestResult(float(stat[0]), float(pvalue[0]), "jackknife-corrected z test, clustered by site, t(K − 1)",
-                      "the between-site regression passes through the origin (eq. 7)", df=len(rep_of_site) - 1,
+                      "the between-site regression passes through the origin (eq. 7)", df=len(kept.weight) - 1,
                       title="Falsification test: no intercept")
     notes = ("the between-site regressions' standard errors treat sites as the observations and ignore that site "
              "compliances are estimated; the free intercept is biased by that noise (errors in variables) and is "
@@ -676,22 +682,18 @@ def msmm_coverage(n_reps: int = 500, *, methods=METHODS, cov_types=("jackknife",
     delta = np.asarray(design.get("delta", (1.0, 0.5)), dtype=float)
     sims = simulate_multisite(n_reps=n_reps, seed=seed, **design)
     names = [f"m{p + 1}" for p in range(len(delta))]
-    def stacked_design(frame):
-        data, _, site_codes, rep_of_site, *_ = _prepare_msmm(frame, "y", names, "t", "site", None, "rep")
-        return _site_design(data, "y", names, "t", site_codes, len(rep_of_site), rep_of_site), site_codes
-    full, thinned = stacked_design(sims), None
+    cells = _msmm_cells(sims, "y", names, "t", "site", rep="rep")
+    full, thinned = (_site_design(cells, "t", "site", "rep", drop_thin=drop)[0] for drop in (False, True))
     rows = {}
     for method, cov_type in _valid_pairs(methods, cov_types):
-        if method == "ujive" and thinned is None:
-            thinned = stacked_design(_without_thin_sites(sims, "site", "t", "rep")[0])
-        d, site_codes = thinned if method == "ujive" else full
-        clusters = (site_codes, len(d.weight)) if cov_type == "clustered" else (None, 0)
+        d = thinned if method == "ujive" else full
+        clusters = (d.cell_site, len(d.weight)) if cov_type == "clustered" else (None, 0)
         estimate, cov = _msmm_fit(d, method, cov_type, *clusters)[:2]
         sites = np.bincount(d.rep_of_site, minlength=d.n_reps)
         crit = stats.t.ppf(0.5 + level / 2, sites - 1) if cov_type in ("jackknife", "clustered") else stats.norm.ppf(0.5 + level / 2)
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         rows[(method, cov_type)] = np.abs(estimate - delta) <= np.reshape(crit, (-1, 1)) * se
-    d = full[0]
+    d = full
     stat, dof = _score_statistic(d, delta)
     accepted = stat <= stats.f.ppf(level, len(names), dof)
     rows[("score test", "site clusters")] = np.repeat(accepted[:, None], len(names), axis=1)
@@ -706,10 +708,8 @@ def falsification_rates(n_reps: int = 500, level: float = 0.05, seed=0, **design
     naive free-intercept z test over `n_reps` replications of `simulate_multisite(**design)`: sizes when the design
     satisfies the assumptions, powers when it breaks them (e.g. `direct_effect`)."""
     sims = simulate_multisite(n_reps=n_reps, seed=seed, **design)
-    sims = _without_thin_sites(sims, "site", "t", "rep")[0]
     names = [c for c in sims if c.startswith("m") and c[1:].isdigit()]
-    data, _, site_codes, rep_of_site, *_ = _prepare_msmm(sims, "y", names, "t", "site", None, "rep")
-    d = _site_design(data, "y", names, "t", site_codes, len(rep_of_site), rep_of_site)
+    d = _msmm_design(sims, "y", names, "t", "site", rep="rep", drop_thin=True)[0]
     return pd.Series({"corrected (jackknife)": (_intercept_test(d)[1] < level).mean(),
                       "naive free intercept": (_free_intercept_test(d) < level).mean()}, name="rejection rate")
 

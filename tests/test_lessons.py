@@ -15,9 +15,11 @@ import pytest
 notebook = pytest.importorskip("smalldocs.notebook", reason="smalldocs renders the site offline")
 
 NBS = Path(__file__).resolve().parents[1] / "nbs"
-LESSONS = ["01_late.ipynb", "02_targeting.ipynb", "03_pairs.ipynb", "05_bounds.ipynb"]  # 00_core, 04: other sessions
+LESSONS = ["00_core.ipynb", "01_late.ipynb", "02_targeting.ipynb", "03_pairs.ipynb", "04_interference.ipynb",
+           "05_bounds.ipynb"]
 DEVELOPMENT = re.compile(r"^(import |from \S+ import |assert |test_\w+\(|def _|class _|@\w+.*\n(def|class) _)", re.M)
-INTERNAL = re.compile(r"\bthe spec\b|\bspecs?/|errat|\bDGP\b|\bDGP-|\bfixture\b|\bF[1-9]\b", re.I)
+# "fixture" alone is a test fixture; "**fixture**:" and "fixture": name the public reproduction kind
+INTERNAL = re.compile(r"\bthe spec\b|\bspecs?/|errat|\bDGP\b|\bDGP-|\bfixture\b(?!\*\*:|\x22: )|\bF[1-9]\b", re.I)
 
 
 def visible_code(text: str) -> list[str]:
