@@ -61,8 +61,13 @@ def report(title: str, times: dict, agreement: list, peak: int, input_bytes: int
     lines += ["", "Equal numbers (largest relative differences): " + "; ".join(agreement) + ".",
               f"ivspill's peak memory: {peak / 2**20:,.0f} MiB = {peak / input_bytes:.2f}× the input "
               f"({input_bytes / 2**20:,.0f} MiB).", ""]
+    append_results(lines)
+
+
+def append_results(lines: list):
+    "Print a table (its markdown lines) and append it to RESULTS.md."
     text = "\n".join(lines)
-    print(text)
+    print(text, flush=True)
     with RESULTS.open("a") as out: out.write(text + "\n")
 
 

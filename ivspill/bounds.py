@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (Bounds, TestResult, check_frame, cluster_bootstrap, group_sums, reproduction, rng,
-                          rng_streams, wald_statistic)
-from .pairs import group_frame, split_by_size
+from .core import (Bounds, TestResult, as_frame, check_frame, check_source, cluster_bootstrap, group_sums,
+                          reproduction, rng, rng_streams, wald_statistic, _collect, _narwhals)
+from .pairs import group_frame, split_by_size, _unit_values, _with_group_totals
 
 # %% auto #0
 __all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'P1_PAIRS', 'FLAT_OUTCOMES', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS',
@@ -158,13 +158,18 @@ def mtr_truth(pop: pd.DataFrame, m: int) -> pd.Series:
 FUNCTIONS = ("D", "V", "W", "V0", "W1", "YV", "YW", "YV0", "YW1", "DV", "YDV", "NW", "YNW", "D1mV", "YD", "Y1mD")
 
 # %% ../nbs/05_bounds.ipynb #c016a
+_MTR_VALUES = {  # V: no peer treated ("none"), W: all peers treated ("all"); functions of a unit's y, d and s
+    "D": lambda u: u["d"], "V": lambda u: u["none"], "W": lambda u: u["all"], "V0": lambda u: (1 - u["d"]) * u["none"],
+    "W1": lambda u: u["d"] * u["all"], "YV": lambda u: u["y"] * u["none"], "YW": lambda u: u["y"] * u["all"],
+    "YV0": lambda u: u["y"] * (1 - u["d"]) * u["none"], "YW1": lambda u: u["y"] * u["d"] * u["all"],
+    "DV": lambda u: u["d"] * u["none"], "YDV": lambda u: u["y"] * u["d"] * u["none"],
+    "NW": lambda u: (1 - u["d"]) * u["all"], "YNW": lambda u: u["y"] * (1 - u["d"]) * u["all"],
+    "D1mV": lambda u: u["d"] * (1 - u["none"]), "YD": lambda u: u["y"] * u["d"], "Y1mD": lambda u: u["y"] * (1 - u["d"])}
+
 def _unit_functions(frame: pd.DataFrame, m: int) -> dict:
-    "The unit-level functions whose cell means the bounds use (V: no peer treated, W: all peers treated)."
-    y, d = frame.y.to_numpy(dtype=float), frame.d.to_numpy(dtype=float)
-    v, w = (frame.s == 0).to_numpy(dtype=float), (frame.s == m).to_numpy(dtype=float)
-    return {"D": d, "V": v, "W": w, "V0": (1 - d) * v, "W1": d * w, "YV": y * v, "YW": y * w, "YV0": y * (1 - d) * v,
-            "YW1": y * d * w, "DV": d * v, "YDV": y * d * v, "NW": (1 - d) * w, "YNW": y * (1 - d) * w,
-            "D1mV": d * (1 - v), "YD": y * d, "Y1mD": y * (1 - d)}
+    "The unit-level functions whose cell means the bounds use, on a group frame with m peers per unit."
+    u = {"y": frame.y.to_numpy(dtype=float), "d": frame.d.to_numpy(dtype=float), "s": frame.s.to_numpy(), "peers": m}
+    return _unit_values(u, _MTR_VALUES, lambda b: b.astype(float))
 
 # %% ../nbs/05_bounds.ipynb #c016b
 BOUNDING_MEANS = {  # name: (numerator, denominator) as functions of the cell means; the denominator is the share
@@ -284,6 +289,61 @@ def _equal_peer_cells(df, group, z, d, y=None) -> tuple:
     cell = frame.z[keep].astype(int).astype(str).to_numpy() + peers[keep]
     return frame[keep], cell, m, (int(keep.sum()), len(keep))
 
+# %% ../nbs/05_bounds.ipynb #c021g
+def _pandas_group_totals(df, group, z, d, y, values) -> pd.DataFrame:
+    "`_group_totals` of an in-memory frame by `np.bincount`, one unit-level function at a time."
+    codes, labels = pd.factorize(df[group], sort=True)
+    total = lambda v: np.bincount(codes, weights=v, minlength=len(labels))
+    zz, dd = df[z].to_numpy(dtype=float), df[d].to_numpy(dtype=float)
+    size, assigned = np.bincount(codes, minlength=len(labels)), total(zz)
+    u = {"y": df[y].to_numpy(dtype=float), "d": dd, "s": total(dd)[codes] - dd, "peers": (size - 1)[codes]}
+    out = {"N": size, "k": assigned, "n|1": assigned, "n|0": size - assigned}
+    for name, f in values.items():
+        v = _unit_values(u, {name: f}, lambda b: b.astype(float))[name]
+        out[f"{name}|1"], out[f"{name}|0"] = total(v * zz), total(v * (1 - zz))
+    return pd.DataFrame(out, index=labels)
+
+def _engine_group_totals(frame, group, z, d, y, values) -> pd.DataFrame:
+    "`_group_totals` computed by the frame's engine: group totals joined to the units for the peers, then a GROUP BY."
+    nw = _narwhals()
+    col, f64 = nw.col, nw.Float64
+    units = _with_group_totals(frame.select(col(group).alias("g"), col(z).cast(f64).alias("z"),
+                                            col(d).cast(f64).alias("d"), col(y).cast(f64).alias("y")), {"treated": "d"})
+    units = units.with_columns(s=col("treated") - col("d"), peers=col("N") - 1)
+    u = {"y": col("y"), "d": col("d"), "s": col("s"), "peers": col("peers")}
+    sides = {f"{name}|{side}": e * (col("z") if side else 1 - col("z"))
+             for name, e in _unit_values(u, values, lambda b: b.cast(f64)).items() for side in (1, 0)}
+    sides.update({"n|1": col("z"), "n|0": 1 - col("z")})
+    totals = _collect(units.with_columns(**sides).group_by("g").agg(col("N").max(), *[col(c).sum() for c in sides]))
+    totals = totals.set_index("g").sort_index().rename_axis(None)
+    return totals.assign(k=totals["n|1"])[["N", "k", "n|1", "n|0"] + [f"{n}|{s}" for n in values for s in (1, 0)]]
+
+def _group_totals(data, *, group, z, d, y, values) -> pd.DataFrame:
+    """Validate `data` (any input kind of `ivspill.core.cell_sums`, with the errors of `check_frame`) and reduce it in
+    its engine to one row per group, sorted by label: its size N, members assigned k, and for its assigned (side 1)
+    and other (side 0) members their number `n|<side>` and the sums `<value>|<side>` of each of `values`."""
+    checks = dict(numeric=[y], binary=[z, d], keys=[group])
+    if isinstance(data, pd.DataFrame):
+        check_frame(data, **checks)
+        return _pandas_group_totals(data, group, z, d, y, values)
+    frame = as_frame(data)
+    check_source(frame, **checks)
+    return _engine_group_totals(frame, group, z, d, y, values)
+
+def _equal_peer_totals(totals: pd.DataFrame, m: int) -> tuple:
+    """From the group totals of one size (m peers): the cells '00'..'11' present (a side's members count when their
+    peers' instruments are all equal), each kept group's totals of FUNCTIONS by cell and its count in each cell
+    (G × (16 + 1)·cells, the layout of the bootstrap), and the units kept."""
+    cell = {side: np.where(totals.k - side == 0, f"{side}0", np.where(totals.k - side == m, f"{side}1", ""))
+            for side in (1, 0)}
+    count = {side: totals[f"n|{side}"].to_numpy() * (cell[side] != "") for side in (1, 0)}
+    present = sorted({c for side in (1, 0) for c in set(cell[side][count[side] > 0])})
+    kept = (count[1] + count[0]) > 0
+    if not present: return present, np.empty((0, 0)), 0
+    in_cell = lambda c, column: sum(np.where(cell[s] == c, totals[f"{column}|{s}"].to_numpy(), 0.0) for s in (1, 0))
+    values = np.column_stack([in_cell(c, f) for c in present for f in FUNCTIONS] + [in_cell(c, "n") for c in present])
+    return present, values[kept], int((count[1] + count[0]).sum())
+
 # %% ../nbs/05_bounds.ipynb #c023
 def mtr_bounds(
     df: pd.DataFrame,  # the data, one row per unit
@@ -305,15 +365,14 @@ def mtr_bounds(
     standard error, and intervals (`conf_int(level)`) by Imbens–Manski with Stoye's correction. Groups of different
     sizes: the bounds of each size (the paper's results hold for a given size) averaged over sizes, each weighted by
     its units' share times the identified share of the effect's target subpopulation (`mtr_bounds_by_size`).
-    `sources` says which bounding mean (or fallback) gives each side and which assumptions it uses."""
-    if d == z: raise ValueError(f"d and z name the same column '{d}'; for a treatment received exactly as assigned, "
-                                "pass a copy of the column as d")
-    data = check_frame(df, binary=[z, d], keys=[group])
-    if one_sided == "auto": one_sided = bool((data[d][data[z] == 0] == 0).all())
-    options = dict(y=y, d=d, z=z, group=group, assumptions=assumptions, y_range=y_range, one_sided=one_sided,
-                   min_share=min_share, n_boot=n_boot)
-    if len(split_by_size(df, group=group)) > 1: return mtr_bounds_by_size(df, level=level, seed=seed, **options)
-    fit = _fit_size(df, seed=seed, **options)
+    `sources` says which bounding mean (or fallback) gives each side and which assumptions it uses. `df` may also be a
+    polars or dask frame, a polars LazyFrame, a duckdb relation or a parquet path: its engine reduces it to group
+    totals, which the point bounds and the bootstrap use."""
+    totals, one_sided = _checked_totals(df, y, d, z, group, one_sided)
+    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, n_boot=n_boot)
+    if totals.N.nunique() > 1: return _bounds_by_size(totals, level=level, seed=seed, **options)
+    if totals.N.iloc[0] < 2: raise ValueError(f"groups of '{group}' have a single member: there are no peers")
+    fit = _fit_size(totals, int(totals.N.iloc[0]) - 1, seed=seed, **options)
     order, point, plan, m = fit["order"], fit["point"], fit["plan"], fit["m"]
     omega = {k: float(point[k][3]) + 0.0 for k in order}
     sources = pd.DataFrame({k: {"result": plan[k][0].result, "lower_from": _describe(plan[k], "lower", omega[k]),
@@ -340,7 +399,7 @@ def mtr_bounds(
     if weak: notes.append(f"weak denominators: the 95% interval of the subpopulation share behind {weak} reaches 0, so "
                           "the ratio that uses it is unstable and its standard error unreliable")
     return _bounds_result(lower, upper, draws[:, :, :2].reshape(len(draws), -1), level, sources, notes,
-                          fit["frame"].group.nunique())
+                          fit["n_groups"])
 
 # %% ../nbs/05_bounds.ipynb #c023b
 _DRAWN = ("lower", "upper", "target share", "share of the lower side's mean", "share of the upper side's mean")
@@ -362,17 +421,21 @@ def _share_table(fit: dict, draws: np.ndarray) -> pd.DataFrame:
     table = pd.DataFrame(point, index=fit["order"], columns=names)
     return table.join(pd.DataFrame(se, index=fit["order"], columns=[f"se_{n}" for n in names]))
 
-def _fit_size(df, *, y, d, z, group, assumptions, y_range, one_sided, min_share, n_boot, seed) -> dict:
-    """Point bounds of one group size, and bootstrap draws of (lower, upper, target share) of each identified effect."""
-    frame, cell, m, (n_kept, n_units) = _equal_peer_cells(df, group, z, d, y)
-    present = sorted(set(cell))
+def _checked_totals(df, y, d, z, group, one_sided) -> tuple:
+    "The group totals of `df` (any input kind), and whether noncompliance is one-sided (decided from them if 'auto')."
+    if d == z: raise ValueError(f"d and z name the same column '{d}'; for a treatment received exactly as assigned, "
+                                "pass a copy of the column as d")
+    totals = _group_totals(df, group=group, z=z, d=d, y=y, values=_MTR_VALUES)
+    return totals, bool(totals["D|0"].sum() == 0) if one_sided == "auto" else one_sided  # nobody takes up at z = 0
+
+def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, min_share, n_boot, seed) -> dict:
+    """Point bounds of one group size (`totals` of its groups, m peers), and bootstrap draws of (lower, upper, target
+    share) of each identified effect."""
+    present, values, n_kept = _equal_peer_totals(totals, m)
     if not {"00", "10"} <= set(present) and not {"01", "11"} <= set(present):
         raise ValueError(f"instrument cells (own, peers) present: {present}; the bounds need individually randomised "
                          "instruments within groups (cells 00 and 10, or 01 and 11)")
-    functions = _unit_functions(frame, m)
     names = [(f, c) for c in present for f in FUNCTIONS]
-    columns = [functions[f] * (cell == c) for f, c in names] + [(cell == c).astype(float) for c in present]
-    values = np.column_stack(columns)
     to_means = lambda totals: {(f, c): totals[..., k] / totals[..., len(names) + present.index(c)]
                                for k, (f, c) in enumerate(names)}
     means = to_means(values.sum(axis=0))
@@ -387,11 +450,11 @@ def _fit_size(df, *, y, d, z, group, assumptions, y_range, one_sided, min_share,
             return np.column_stack([np.column_stack(np.broadcast_arrays(
                 *bounds[k][:2], plan[k][0].share(draw), _side_share(plan[k], "lower", draw),
                 _side_share(plan[k], "upper", draw))) for k in order])
-    return dict(frame=frame, m=m, n_kept=n_kept, n_units=n_units, plan=plan, order=order,
+    return dict(n_groups=len(values), m=m, n_kept=n_kept, n_units=int(totals.N.sum()), plan=plan, order=order,
                 point=_evaluate_bounds(means, plan, y_range), share={k: float(plan[k][0].share(means)) for k in order},
                 share_table=[[float(plan[k][0].share(means)), float(_side_share(plan[k], "lower", means)),
                               float(_side_share(plan[k], "upper", means))] for k in order],
-                draws=cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed))
+                draws=cluster_bootstrap(values, np.arange(len(values)), stat, n_boot=n_boot, seed=seed))
 
 def _bounds_result(lower, upper, ends, level, sources, notes, n_clusters) -> Bounds:
     "The `Bounds` of point ends and their bootstrap draws (columns lower, upper of each effect in turn)."
@@ -413,19 +476,23 @@ def mtr_bounds_by_size(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, 
     """`mtr_bounds` for groups of different sizes: each size's bounds (one bootstrap per size, independent groups)
     averaged over the sizes that identify the effect, with weights π_m p_m / Σ π p (π_m: share of units in size m,
     p_m: the identified share of the target subpopulation there), recomputed in every bootstrap draw. Units alone in
-    their group (no peers) and sizes whose instrument cells identify nothing are named in a note."""
-    data = check_frame(df, binary=[z, d], keys=[group])
-    if one_sided == "auto": one_sided = bool((data[d][data[z] == 0] == 0).all())
-    options = dict(y=y, d=d, z=z, group=group, assumptions=assumptions, y_range=y_range, one_sided=one_sided,
-                   min_share=min_share, n_boot=n_boot)
-    parts = split_by_size(df, group=group)
+    their group (no peers) and sizes whose instrument cells identify nothing are named in a note. Any input kind of
+    `mtr_bounds`."""
+    totals, one_sided = _checked_totals(df, y, d, z, group, one_sided)
+    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, n_boot=n_boot)
+    return _bounds_by_size(totals, level=level, seed=seed, **options)
+
+# %% ../nbs/05_bounds.ipynb #c023e
+def _bounds_by_size(totals: pd.DataFrame, *, level, seed, one_sided, **options) -> Bounds:
+    "`mtr_bounds_by_size` from the group totals: each size's fit, then the averages over sizes."
+    parts = {int(n) - 1: part for n, part in totals.groupby("N")}  # by number of peers, increasing
     fits, left_out = {}, {}
     for (n, part), stream in zip(parts.items(), rng_streams(seed, len(parts))):
         if n == 0: left_out[n] = "no peers"; continue
-        try: fits[n] = _fit_size(part, seed=stream, **options)
+        try: fits[n] = _fit_size(part, n, seed=stream, one_sided=one_sided, **options)
         except ValueError as error: left_out[n] = str(error).split(";")[0]
     if not fits: raise ValueError(f"no group size identifies an effect: {left_out}")
-    units = {n: len(parts[n]) for n in fits}
+    units = {n: fits[n]["n_units"] for n in fits}
     order = [k for k in EFFECTS if any(k in fit["order"] for fit in fits.values())]
     lower, upper, ends, rows = {}, {}, [], {}
     for k in order:
@@ -447,11 +514,11 @@ def mtr_bounds_by_size(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, 
                    "sizes (peers)": ", ".join(map(str, sizes))}
     notes = [f"pooled over group sizes with {sorted(fits)} peer(s): each size's bounds weighted by its units' share "
              "times the identified share of the target subpopulation (Nibbering & Oosterveen's average over sizes)",
-             f"{sum(f['n_kept'] for f in fits.values())} of {len(data)} units have peers with equal instruments in "
+             f"{sum(f['n_kept'] for f in fits.values())} of {int(totals.N.sum())} units have peers with equal instruments in "
              "their group", "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
     if left_out: notes.append(f"group sizes (peers) that identify nothing: {left_out}")
     return _bounds_result(pd.Series(lower), pd.Series(upper), np.column_stack(ends), level, pd.DataFrame(rows).T,
-                          notes, sum(fit["frame"].group.nunique() for fit in fits.values()))
+                          notes, sum(fit["n_groups"] for fit in fits.values()))
 
 # %% ../nbs/05_bounds.ipynb #c023d
 def _finite_std(draws: np.ndarray) -> tuple[np.ndarray, int]:

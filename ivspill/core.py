@@ -25,11 +25,11 @@ from scipy import stats
 __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTION_KINDS', 'REPRODUCTIONS', 'as_list', 'check_binary', 'check_frame',
            'check_cells', 'check_clusters', 'check_full_rank', 'cell_moments', 'latex_table', 'ResultDisplay',
            'Estimates', 'Bounds', 'imbens_manski_ci', 'TestResult', 'ConfidenceSet', 'compare', 'cov_label',
-           'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'sandwich_cov',
-           'wald_statistic', 'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method',
-           'cell_mean_estimates', 'functionals', 'LogitFit', 'fit_logit', 'with_estimated_score', 'rng', 'rng_streams',
-           'cluster_bootstrap', 'Reproduction', 'reproduction', 'registered_reproductions', 'run_reproductions',
-           'replicate_cli', 'require_extra', 'as_frame', 'check_source', 'CellSums', 'cell_sums']
+           'group_sums', 'demean_within', 'sandwich_meat', 'cluster_meat', 'sandwich_scale', 'wald_statistic',
+           'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cell_mean_estimates',
+           'functionals', 'LogitFit', 'fit_logit', 'with_estimated_score', 'rng', 'rng_streams', 'cluster_bootstrap',
+           'Reproduction', 'reproduction', 'registered_reproductions', 'run_reproductions', 'replicate_cli',
+           'require_extra', 'as_frame', 'check_source', 'CellSums', 'cell_sums', 'local_rows']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -101,13 +101,35 @@ def check_cells(df, by, min_count: int = 1, levels: Sequence | None = None) -> p
         raise ValueError(f"{len(thin)} cell(s) of {by} have fewer than {min_count} observation(s): {cells}{more}")
     return counts
 
+# %% ../nbs/00_core.ipynb #c012z
+def _key_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0..L-1 of one key column, in the order of its values: offsets from the minimum for integers of a short
+    range (no hashing), else hashed."""
+    if values.dtype.kind in "iub" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < (1 << 22): return np.subtract(values, low, dtype=np.int64), high - low + 1
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+def _dense(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    "`codes` renumbered 0..C-1 over the C values present (in place): by counting when the range is short, else hashed."
+    if size > (1 << 24):
+        codes, uniques = pd.factorize(codes)
+        return codes.astype(np.int64), len(uniques)
+    present = np.bincount(codes, minlength=size) > 0
+    return np.take(np.cumsum(present) - 1, codes, out=codes), int(present.sum())
+
+def _factor_codes(values) -> tuple[np.ndarray, int]:
+    "Integer codes 0..G-1 of the labels `values` and G (no hashing for integers of a short range)."
+    return _dense(*_key_codes(np.asarray(values)))
+
 # %% ../nbs/00_core.ipynb #c013
 def check_clusters(groups, name: str, min_clusters: int = 2) -> tuple[np.ndarray, int]:
     "Integer codes 0..G-1 of the cluster labels `groups` and G; raises unless there are at least `min_clusters`."
-    codes, uniques = pd.factorize(np.asarray(groups), sort=True)
-    if len(uniques) < min_clusters:
-        raise ValueError(f"column '{name}' has {len(uniques)} cluster(s); clustered inference needs at least {min_clusters}")
-    return codes, len(uniques)
+    codes, n_clusters = _factor_codes(groups)
+    if n_clusters < min_clusters:
+        raise ValueError(f"column '{name}' has {n_clusters} cluster(s); clustered inference needs at least {min_clusters}")
+    return codes, n_clusters
 
 # %% ../nbs/00_core.ipynb #c016
 def check_full_rank(cross: np.ndarray, names: Sequence[str], what: str, tol: float = 1e-10):
@@ -495,12 +517,6 @@ def cov_label(cov_type: str) -> str:
     "How a covariance type is shown with the results."
     return {"robust": "robust (HC1)", "clustered": "clustered (CR1)", "unadjusted": "unadjusted (homoskedastic)"}[cov_type]
 
-# %% ../nbs/00_core.ipynb #c029p
-def _factor_codes(values) -> tuple[np.ndarray, int]:
-    "Integer codes 0..G-1 of `values` and G."
-    codes, uniques = pd.factorize(np.asarray(values), sort=False)
-    return codes, len(uniques)
-
 # %% ../nbs/00_core.ipynb #c029g
 def group_sums(codes: np.ndarray, values, n_groups: int) -> np.ndarray:
     "Sums of `values` (1-D, or 2-D column by column) within the groups given by integer `codes` 0..n_groups-1."
@@ -516,28 +532,39 @@ def demean_within(a: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray
         a[:, j] -= (group_sums(codes, a[:, j], n_groups) / counts)[codes]
     return a
 
+# %% ../nbs/00_core.ipynb #c031z
+def _without_cancelled(totals: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    "Cluster totals (m × G), a score's row set to exactly zero where they cancel to rounding error of its Σ scores²."
+    return np.where((np.einsum("ij,ij->i", totals, totals) >= 1e-20 * squares)[:, None], totals, 0.0)
+
 # %% ../nbs/00_core.ipynb #c032
-def sandwich_meat(x: np.ndarray, resid: np.ndarray, cluster_codes: np.ndarray | None = None, n_clusters: int = 0,
-                  block: int = 1 << 16) -> np.ndarray:
-    "$\\sum_g S_g'S_g$ with scores $S_g$ = sums of `x[i] * resid[i]` over cluster g (each row its own cluster if none)."
-    if cluster_codes is None:
-        meat = np.zeros((x.shape[1], x.shape[1]))
-        for start in range(0, len(resid), block):  # blocks of rows bound the memory of the score matrix
-            s = x[start:start + block] * resid[start:start + block, None]
-            meat += s.T @ s
-        return meat
-    return cluster_meat((x[:, j] * resid for j in range(x.shape[1])), cluster_codes, n_clusters)
+def sandwich_meat(x, resid: np.ndarray, cluster_codes: np.ndarray | None = None, n_clusters: int = 0,
+                  block: int = 1 << 18) -> np.ndarray:
+    """$\\sum_g S_g'S_g$ with scores $S_g$ = sums of `x[i] * resid[i]` over cluster g (each row its own cluster if
+    none). `x`: an n × m array, or a function of a slice of rows giving those rows of x, so that x is formed a block of
+    rows at a time; the blocks bound the memory of the scores. A score whose cluster totals cancel to rounding error
+    counts as exactly zero."""
+    rows_of = x if callable(x) else x.__getitem__
+    meat, totals, squares = 0.0, 0.0, 0.0
+    for start in range(0, len(resid), block):
+        rows = slice(start, start + block)
+        s = rows_of(rows) * resid[rows, None]
+        if cluster_codes is None: meat = meat + s.T @ s
+        else: totals, squares = totals + group_sums(cluster_codes[rows], s, n_clusters), squares + (s**2).sum(axis=0)
+    if cluster_codes is None: return meat
+    totals = _without_cancelled(totals.T, squares)
+    return totals @ totals.T
 
 def cluster_meat(score_columns, cluster_codes: np.ndarray, n_clusters: int) -> np.ndarray:
     """$\\sum_g S_g'S_g$ from score columns given one at a time, so that no n × m score matrix is ever formed: each item
     is a 1-D array of scores, or a pair (rows, scores) for a column that is zero outside `rows`. A column whose
     cluster totals cancel to rounding error counts as exactly zero."""
-    totals = []
+    totals, squares = [], []
     for item in score_columns:
         rows, scores = item if isinstance(item, tuple) else (slice(None), item)
-        total = group_sums(cluster_codes[rows], scores, n_clusters)
-        totals.append(total if total @ total >= 1e-20 * (scores @ scores) else np.zeros(n_clusters))
-    totals = np.array(totals)  # m × G, each row contiguous
+        totals.append(group_sums(cluster_codes[rows], scores, n_clusters))
+        squares.append(scores @ scores)
+    totals = _without_cancelled(np.reshape(totals, (-1, n_clusters)), np.array(squares))  # m × G, rows contiguous
     return totals @ totals.T
 
 # %% ../nbs/00_core.ipynb #c032s
@@ -546,48 +573,116 @@ def sandwich_scale(cov_type: str, nobs: int, n_params: int, n_clusters: int = 0)
     if cov_type == "clustered": return n_clusters / (n_clusters - 1) * (nobs - 1) / (nobs - n_params)
     return nobs / (nobs - n_params)
 
-def sandwich_cov(bread: np.ndarray, x: np.ndarray, resid: np.ndarray, cov_type: str, cluster_codes, n_clusters: int,
-                 n_params: int) -> np.ndarray:
-    "Covariance of a linear estimator with `bread` and scores `x[i] * resid[i]`: unadjusted, HC1 or CR1."
-    nobs = len(resid)
-    if cov_type == "unadjusted": return resid @ resid / (nobs - n_params) * bread
-    meat = sandwich_meat(x, resid, cluster_codes, n_clusters)
-    return sandwich_scale(cov_type, nobs, n_params, n_clusters) * bread @ meat @ bread
-
 # %% ../nbs/00_core.ipynb #c035
 @dataclass(frozen=True)
 class _Design:
-    "Columns [y, Z, W, X] of a 2SLS problem in one array, after absorbing fixed effects."
-    data: np.ndarray  # n × (1 + q + w + p), Fortran order
+    """A 2SLS problem as the cross-products `gram` of its columns v = [y, Z, W, X] (after absorbing fixed effects), and
+    `meat(C, a)`: Σ_g s_g s_g' over clusters g (rows if none) of the scores s_g = Σ_{i∈g} C'v_i · v_i'a, for score
+    variables C'v and a residual v'a. Built from the rows in memory or from cell sums where the data live."""
+    gram: np.ndarray  # (1 + q + w + p) square
     names_z: list
     names_w: list
     names_x: list
     n_absorbed: int  # number of absorbed fixed-effect levels (counted as parameters)
+    nobs: int
+    meat: Callable | None  # None: no scores available (only unadjusted covariances)
+    n_clusters: int = 0
+    shift: np.ndarray | None = None  # shifts of the columns, undone on the constant (cell sums without `absorb`)
 
     @property
     def q(self): return len(self.names_z)
     @property
-    def instruments(self): return self.data[:, 1:1 + self.q + len(self.names_w)]  # Q = [Z, W]
+    def iq(self): return slice(1, 1 + self.q + len(self.names_w))  # instruments Q = [Z, W]
     @property
-    def regressors(self): return self.data[:, 1 + self.q:]  # R = [W, X]
-    @property
-    def y(self): return self.data[:, 0]
+    def ir(self): return slice(1 + self.q, None)  # regressors R = [W, X]
 
-def _stack_design(df, y, endog, instruments, exog, absorb, constant) -> _Design:
+def _moments_meat(by_cluster: np.ndarray, c: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Σ_g s_g s_g' for the scores s_g = C'M_g a of clusters with cross-products M_g (G × k × k). A score whose
+    cluster totals cancel to rounding error (each |s_g| below 1e-10 of its Cauchy–Schwarz bound √(c'M_g c · a'M_g a)
+    in the sum of squares) counts as exactly zero, as in `sandwich_meat`."""
+    scores = np.einsum("gij,j->gi", by_cluster, a) @ c
+    bound = np.einsum("ik,gij,jk->gk", c, by_cluster, c) * np.einsum("i,gij,j->g", a, by_cluster, a)[:, None]
+    scores[:, (scores**2).sum(axis=0) < 1e-20 * bound.sum(axis=0)] = 0.0
+    return scores.T @ scores
+
+def _cluster_moments(data: np.ndarray, codes: np.ndarray, n_clusters: int, chunk: int = 1 << 22) -> np.ndarray:
+    "Σ_{i∈g} v_i v_i' of the rows v_i of `data` in each cluster g (G × k × k), gathering each cluster's rows in chunks."
+    order, counts = np.argsort(codes, kind="stable"), np.bincount(codes, minlength=n_clusters)
+    moments, rows_per_chunk = np.zeros((n_clusters, data.shape[1], data.shape[1])), max(chunk // data.shape[1], 1)
+    for g, (start, stop) in enumerate(zip(np.cumsum(counts) - counts, np.cumsum(counts))):  # a BLAS product per chunk
+        for at in range(start, stop, rows_per_chunk):
+            rows = data[order[at:min(at + rows_per_chunk, stop)]]
+            moments[g] += rows.T @ rows
+    return moments
+
+def _with_constant(cross, sums, n, at: int):
+    "Cross-products (…, k, k) of [v, 1] from those of v, the sums of v and the counts: the constant's column at `at`."
+    return np.insert(np.insert(cross, at, sums, axis=-1), at, np.insert(sums, at, n, axis=-1), axis=-2)
+
+def _columns_design(df, y, endog, instruments, exog, absorb, cluster, cluster_codes, n_clusters, constant) -> _Design:
+    """The design from the rows in memory: one n × k array, demeaned within `absorb` or shifted by the column means
+    (then the constant, orthogonal to every column but for rounding, is added to the cross-products and the scores
+    without a column of ones). Clustered scores come from each cluster's cross-products when the clusters are few
+    enough to hold them; other scores are formed a block of rows at a time."""
     names_w = as_list(exog)
     columns = [y, *instruments, *names_w, *endog]
-    add_constant = constant and absorb is None
-    data = np.empty((len(df), len(columns) + add_constant), order="F")
-    for j, col in enumerate(columns):
-        data[:, j + (add_constant and j > len(instruments))] = df[col].to_numpy(dtype=float)
-    if add_constant:
-        data[:, 1 + len(instruments)] = 1.0
-        names_w = ["const", *names_w]
     n_absorbed = 0
+    if absorb is not None:  # codes first, before the columns are copied: less memory at the peak
+        absorbed = (cluster_codes, n_clusters) if absorb == cluster else _factor_codes(df[absorb])
+        n_absorbed = absorbed[1]
+    data = np.empty((len(df), len(columns)), order="F")
+    for j, col in enumerate(columns): data[:, j] = df[col].to_numpy(dtype=float)
+    if absorb is not None: demean_within(data, *absorbed)
+    add_constant, at, shift = constant and absorb is None, 1 + len(instruments), None
+    if add_constant:  # [v, 1]'c = v'c_v + c_1
+        shift = data.mean(axis=0)
+        data -= shift
+    few_clusters = cluster_codes is not None and n_clusters * (len(columns) + 1) ** 2 <= 1 << 24
+    if few_clusters:  # every score sum from the clusters' cross-products, computed once
+        by_cluster = _cluster_moments(data, cluster_codes, n_clusters)
+        if add_constant:
+            by_cluster = _with_constant(by_cluster, group_sums(cluster_codes, data, n_clusters),
+                                        np.bincount(cluster_codes, minlength=n_clusters), at)
+        meat = lambda c, a: _moments_meat(by_cluster, c, a)
+    else:  # scores formed a block of rows at a time
+        drop = (lambda c: np.delete(c, at, axis=0)) if add_constant else (lambda c: c)
+        constant_part = (lambda c: c[at]) if add_constant else (lambda c: 0.0)
+        meat = lambda c, a: sandwich_meat(lambda rows: data[rows] @ drop(c) + constant_part(c),
+                                          data @ drop(a) + constant_part(a), cluster_codes, n_clusters,
+                                          block=max((1 << 21) // max(data.shape[1], c.shape[1]), 1 << 10))
+    gram = data.T @ data
+    if not add_constant:
+        return _Design(gram, list(instruments), names_w, list(endog), n_absorbed, len(data), meat, n_clusters)
+    gram = _with_constant(gram, data.sum(axis=0), len(data), at)
+    return _Design(gram, list(instruments), ["const", *names_w], list(endog), 0, len(data), meat, n_clusters,
+                   np.insert(shift, at, 0.0))
+
+# %% ../nbs/00_core.ipynb #c035b
+def _cells_design(cells: CellSums, instruments, exog, endog, absorb, cluster, constant) -> _Design:
+    """The design from cell sums by `absorb` × `cluster`: per cell, the cross-products of v demeaned within `absorb`
+    (or, without it, of the shifted v and a constant column); summed over the cells of each cluster, they give every
+    clustered score sum, since a score s_g = C'(Σ_{i∈g} v_i v_i')a is linear in the cluster's cross-products."""
+    outer = lambda u, v: u[:, :, None] * v[:, None, :]
+    n, sums, names_w, shift, n_absorbed = cells.n, cells.sums, as_list(exog), None, 0
     if absorb is not None:
-        codes, n_absorbed = _factor_codes(df[absorb])
-        demean_within(data, codes, n_absorbed)
-    return _Design(data, list(instruments), names_w, list(endog), n_absorbed)
+        group, groups = cells.codes(absorb)
+        n_absorbed = len(groups)
+        mean = (group_sums(group, sums, len(groups)) / group_sums(group, n, len(groups))[:, None])[group]
+        moments = cells.cross - outer(mean, sums) - outer(sums, mean) + n[:, None, None] * outer(mean, mean)
+    elif constant:  # [v − shift, 1]: the constant's column is [Σ (v − shift), n]
+        at = 1 + len(instruments)
+        moments = _with_constant(cells.cross, sums, n, at)
+        names_w, shift = ["const", *names_w], np.insert(cells.shift, at, 0.0)
+    else:  # no constant: the raw cross-products Σ vv'
+        shifted = sums[:, :, None] * cells.shift
+        moments = cells.cross + shifted + np.swapaxes(shifted, 1, 2) + n[:, None, None] * np.outer(cells.shift, cells.shift)
+    meat, n_clusters = None, 0
+    if cluster is not None:
+        codes, n_clusters = check_clusters(cells.codes(cluster)[0], cluster)
+        by_cluster = group_sums(codes, moments.reshape(len(n), -1), n_clusters).reshape(n_clusters, *moments.shape[1:])
+        meat = lambda c, a: _moments_meat(by_cluster, c, a)
+    return _Design(moments.sum(axis=0), list(instruments), names_w, list(endog), n_absorbed, int(n.sum()), meat,
+                   n_clusters, shift)
 
 # %% ../nbs/00_core.ipynb #c036
 def wald_statistic(coef, cov, tol: float = 1e-12) -> float:
@@ -599,41 +694,51 @@ def wald_statistic(coef, cov, tol: float = 1e-12) -> float:
     return float(coef @ np.linalg.solve(cov, coef))
 
 # %% ../nbs/00_core.ipynb #c036p
-def _first_stage_wald(qq_inv, coef, resid, instruments, q, cov_type, cluster_codes, n_clusters, n_params) -> float:
-    "Wald statistic that the first q coefficients `coef` of a regression on `instruments` are zero."
-    cov = sandwich_cov(qq_inv, instruments, resid, cov_type, cluster_codes, n_clusters, n_params)
-    return wald_statistic(coef[:q], cov[:q, :q])
+def _score_cov(design: _Design, bread, scores, resid, cov_type, n_params) -> np.ndarray:
+    """Covariance of a linear estimator with `bread`, score variables C'v (`scores` = C) and residual v'a (`resid` =
+    a): unadjusted, HC1 or CR1."""
+    if cov_type == "unadjusted": return resid @ design.gram @ resid / (design.nobs - n_params) * bread
+    meat = design.meat(scores, resid)
+    return sandwich_scale(cov_type, design.nobs, n_params, design.n_clusters) * bread @ meat @ bread
 
-def _partial_r2(design, gram, pi) -> np.ndarray:
+def _first_stage_wald(design, qq_inv, coef, resid, cov_type, n_params) -> float:
+    "Wald statistic that the first q coefficients `coef` of a regression on the instruments are zero (residual v'a)."
+    select = np.eye(len(design.gram))[:, design.iq]  # score variables: the instruments
+    cov = _score_cov(design, qq_inv, select, resid, cov_type, n_params)
+    return wald_statistic(coef[:design.q], cov[:design.q, :design.q])
+
+def _partial_r2(design, pi) -> np.ndarray:
     "Partial R² of the excluded instruments for each endogenous regressor, given the controls and absorbed effects."
-    q, w = design.q, len(design.names_w)
-    iq, iw, ix = slice(1, 1 + q + w), slice(1 + q, 1 + q + w), slice(1 + q + w, None)
+    q, w, gram = design.q, len(design.names_w), design.gram
+    iq, iw, ix = design.iq, slice(1 + q, 1 + q + w), slice(1 + q + w, None)
     ssx = np.diag(gram[ix, ix])
     ssr_full = ssx - np.einsum("ij,ij->j", gram[iq, ix], pi[:, w:])
     ssr_controls = ssx - np.einsum("ij,ij->j", gram[iw, ix], np.linalg.solve(gram[iw, iw], gram[iw, ix])) if w else ssx
     return 1 - ssr_full / ssr_controls
 
-def _first_stage_table(design, gram, qq_inv, pi, cov_type, cluster_codes, n_clusters) -> pd.DataFrame:
+def _first_stage_table(design, qq_inv, pi, cov_type) -> pd.DataFrame:
     "Partial R², F and (p > 1) Sanderson–Windmeijer F of the excluded instruments, per endogenous regressor."
-    q, w, p = design.q, len(design.names_w), len(design.names_x)
+    q, w, p, gram = design.q, len(design.names_w), len(design.names_x), design.gram
     n_params = q + w + design.n_absorbed
-    partial_r2 = _partial_r2(design, gram, pi)
+    positions_q, positions_r = np.arange(len(gram))[design.iq], np.arange(len(gram))[design.ir]
     rows = []
-    for j in range(p):
-        target = design.regressors[:, w + j]
-        coef = pi[:, w + j]
-        f = _first_stage_wald(qq_inv, coef, target - design.instruments @ coef, design.instruments, q,
-                              cov_type, cluster_codes, n_clusters, n_params) / q
-        row = {"partial_r2": partial_r2[j], "f_stat": f,
-               "f_pvalue": stats.chi2.sf(f * q, q)}
+    for j, pr2 in enumerate(_partial_r2(design, pi)):
+        target, coef = positions_r[w + j], pi[:, w + j]
+        resid = np.zeros(len(gram))  # v'a = x_j − Q'coef
+        resid[target] = 1.0
+        resid[positions_q] -= coef
+        f = _first_stage_wald(design, qq_inv, coef, resid, cov_type, n_params) / q
+        row = {"partial_r2": pr2, "f_stat": f, "f_pvalue": stats.chi2.sf(f * q, q)}
         if p > 1:  # conditional F: residual of x_j after 2SLS on the other regressors, regressed on the instruments
             others = [k for k in range(w + p) if k != w + j]
-            fitted = design.instruments @ pi[:, others]
-            delta = np.linalg.solve(fitted.T @ design.regressors[:, others], fitted.T @ target)
+            fitted_cross = pi[:, others].T @ gram[design.iq, design.ir]  # X̂_others' R
+            delta = np.linalg.solve(fitted_cross[:, others], fitted_cross[:, w + j])
             coef_sw = coef - pi[:, others] @ delta
-            resid_sw = target - design.regressors[:, others] @ delta - design.instruments @ coef_sw
-            wald = _first_stage_wald(qq_inv, coef_sw, resid_sw, design.instruments, q, cov_type, cluster_codes,
-                                     n_clusters, n_params)
+            resid = np.zeros(len(gram))  # v'a = x_j − R_others'δ − Q'coef_sw
+            resid[target] = 1.0
+            resid[positions_r[others]] -= delta
+            resid[positions_q] -= coef_sw
+            wald = _first_stage_wald(design, qq_inv, coef_sw, resid, cov_type, n_params)
             row["sw_f_stat"] = wald / (q - p + 1)
         rows.append(row)
     return pd.DataFrame(rows, index=design.names_x)
@@ -656,39 +761,50 @@ FIRST_STAGE_UNDEFINED = ("a first-stage F is NaN: the covariance of the excluded
                          "(e.g. instruments specific to single clusters); the first stage cannot be tested with it")
 
 # %% ../nbs/00_core.ipynb #c038p
-def _tsls_fit(design: _Design, cov_type, cluster_codes, n_clusters, title, first_stage=True) -> IVResults:
-    q, w, p = design.q, len(design.names_w), len(design.names_x)
-    nobs, k = len(design.y), w + p
+def _undo_shift(design: _Design, beta, cov):
+    """The constant and the covariance in the original units when the design's columns were shifted: with regressors
+    R − c_R and outcome y − c_y, the constant absorbs c_y − c_R'β."""
+    const = design.names_w.index("const")
+    transform = np.eye(len(beta))
+    transform[const] -= design.shift[design.ir]  # the constant's own shift is 0
+    beta = transform @ beta + np.eye(len(beta))[const] * design.shift[0]
+    return beta, transform @ cov @ transform.T
+
+def _tsls_fit(design: _Design, cov_type, title, first_stage=True) -> IVResults:
+    q, w, p, gram = design.q, len(design.names_w), len(design.names_x), design.gram
+    k = w + p
     n_params = k + design.n_absorbed
-    if nobs <= n_params: raise ValueError(f"{nobs} observations cannot identify {n_params} parameters")
-    gram = design.data.T @ design.data
-    iq, ir = slice(1, 1 + q + w), slice(1 + q, None)
+    if design.nobs <= n_params: raise ValueError(f"{design.nobs} observations cannot identify {n_params} parameters")
+    iq, ir = design.iq, design.ir
     check_full_rank(gram[iq, iq], design.names_z + design.names_w, "the instruments (with the controls)")
     qq_inv = np.linalg.inv(gram[iq, iq])
     pi = qq_inv @ gram[iq, ir]  # first-stage coefficients, (q + w) × (w + p)
     names_r = design.names_w + design.names_x
     check_full_rank(gram[ir, iq] @ pi, names_r, "the projected regressors (first stage: instruments must move "
                     "every endogenous regressor, with at least as many instruments as endogenous regressors)")
-    zero = _partial_r2(design, gram, pi) < 1e-10
+    zero = _partial_r2(design, pi) < 1e-10
     if zero.any():
         raise ValueError(f"zero first stage: the instruments {design.names_z} do not move {list(np.array(design.names_x)[zero])} "
                          "(partial R² below 1e-10)")
     bread = np.linalg.inv(gram[ir, iq] @ pi)
     beta = bread @ (pi.T @ gram[iq, 0])
-    resid = design.y - design.regressors @ beta
-    cov = sandwich_cov(bread, design.instruments @ pi, resid, cov_type, cluster_codes, n_clusters, n_params)
+    resid = np.concatenate([[1.0], np.zeros(q), -beta])  # v'a = y − R'β
+    projected = np.zeros((len(gram), k))
+    projected[iq] = pi  # score variables C'v = π'Q: the projected regressors
+    cov = _score_cov(design, bread, projected, resid, cov_type, n_params)
+    if design.shift is not None: beta, cov = _undo_shift(design, beta, cov)
     order = list(range(w, k)) + list(range(w))  # report endogenous regressors first
     names = [names_r[i] for i in order]
-    fs = _first_stage_table(design, gram, qq_inv, pi, cov_type, cluster_codes, n_clusters) if first_stage else None
+    fs = _first_stage_table(design, qq_inv, pi, cov_type) if first_stage else None
     notes = (FIRST_STAGE_UNDEFINED,) if fs is not None and fs["f_stat"].isna().any() else ()
     return IVResults(params=pd.Series(beta[order], index=names, name="estimate"),
-                     cov=pd.DataFrame(cov[np.ix_(order, order)], index=names, columns=names), nobs=nobs,
-                     cov_type=cov_label(cov_type), title=title, n_clusters=n_clusters or None, notes=notes,
+                     cov=pd.DataFrame(cov[np.ix_(order, order)], index=names, columns=names), nobs=design.nobs,
+                     cov_type=cov_label(cov_type), title=title, n_clusters=design.n_clusters or None, notes=notes,
                      first_stage=fs)
 
 # %% ../nbs/00_core.ipynb #c039
 def tsls(
-    df: pd.DataFrame,  # the data, one row per observation
+    df,  # the data, one row per observation: a pandas DataFrame, or data where they live (see `cell_sums`)
     *,
     y: str,  # outcome column
     d,  # endogenous regressor column(s): one name or a list
@@ -703,7 +819,8 @@ def tsls(
     """Two-stage least squares of `y` on the endogenous columns `d`, instrumented by the excluded instruments `z`,
     with exogenous controls `covariates`, a constant (unless `absorb` names a fixed effect to absorb, e.g. a site),
     and covariance `"robust"` (HC1, the default), `"clustered"` (CR1, the default when `cluster` is given) or
-    `"unadjusted"`."""
+    `"unadjusted"`. Data kept where they live (polars, duckdb, dask, parquet) are reduced to cell sums by `absorb` ×
+    `cluster` in their engine: clustered and unadjusted covariances come from them; HC1 needs every row's score."""
     d, z, covariates = as_list(d), as_list(z), as_list(covariates)
     if not d: raise ValueError("name at least one endogenous regressor in `d`")
     if len(z) < len(d):
@@ -724,15 +841,24 @@ def resolve_cov_type(cov_type: str | None, cluster) -> str:
 # %% ../nbs/00_core.ipynb #c039p
 def _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, title) -> IVResults:
     cov_type = resolve_cov_type(cov_type, cluster)
-    data = check_frame(df, numeric=[y, *endog, *instruments, *exog], keys=[c for c in (absorb, cluster) if c],
-                       varying=[y])
-    cluster_codes, n_clusters = check_clusters(data[cluster], cluster) if cluster is not None else (None, 0)
-    design = _stack_design(data, y, endog, instruments, exog, absorb, constant)
-    return _tsls_fit(design, cov_type, cluster_codes, n_clusters, title, first_stage=bool(endog))
+    keys, columns = [c for c in (absorb, cluster) if c], [y, *instruments, *exog, *endog]
+    if isinstance(df, pd.DataFrame):
+        data = check_frame(df, numeric=columns, keys=keys, varying=[y])
+        cluster_codes, n_clusters = check_clusters(data[cluster], cluster) if cluster is not None else (None, 0)
+        design = _columns_design(data, y, endog, instruments, exog, absorb, cluster, cluster_codes, n_clusters, constant)
+    else:
+        df = as_frame(df)  # a TypeError for what no engine reads
+        if cov_type == "robust":
+            raise ValueError("heteroskedasticity-robust (HC1) standard errors need every row's score, which data kept "
+                             "where they live do not give: pass `cluster` (CR1, from cluster sums) or "
+                             "cov_type='unadjusted', or load the data into a pandas DataFrame")
+        cells = cell_sums(df, by=list(dict.fromkeys(keys)), values=columns, varying=[y])
+        design = _cells_design(cells, instruments, exog, endog, absorb, cluster, constant)
+    return _tsls_fit(design, cov_type, title, first_stage=bool(endog))
 
 # %% ../nbs/00_core.ipynb #c041
 def ols(
-    df: pd.DataFrame,  # the data, one row per observation
+    df,  # the data, one row per observation: a pandas DataFrame, or data where they live (see `cell_sums`)
     *,
     y: str,  # outcome column
     x,  # regressor column(s): one name or a list
@@ -769,12 +895,16 @@ def delta_method(
     complex_step: bool = False,  # numerical Jacobian by the complex step (exact; `fun` must be analytic)
 ) -> Estimates:
     """Estimates of `fun(params)` with covariance $J\\Sigma J'$, $J$ the Jacobian of `fun`: `jacobian(params)` if given,
-    else numerical (`complex_step=True` for machine precision with analytic `fun`)."""
+    else numerical (`complex_step=True` for machine precision with analytic `fun`). A variance that is zero up to
+    rounding (below 1e-10 of the sum of its terms' absolute values) is set to exactly 0, with its covariances."""
     theta = est.params.to_numpy(dtype=float)
     value = np.atleast_1d(np.asarray(fun(theta), dtype=float))
     jac = np.atleast_2d(jacobian(theta)) if jacobian is not None else numerical_jacobian(fun, theta, complex_step)
     names = list(names) if names is not None else [f"g{i}" for i in range(len(value))]
-    cov = jac @ est.cov.to_numpy() @ jac.T
+    sigma = est.cov.to_numpy()
+    cov = jac @ sigma @ jac.T
+    zero = np.abs(np.diag(cov)) <= 1e-10 * np.diag(np.abs(jac) @ np.abs(sigma) @ np.abs(jac).T)
+    cov[zero, :] = cov[:, zero] = 0.0
     return Estimates(pd.Series(value, index=names, name="estimate"), pd.DataFrame(cov, index=names, columns=names),
                      est.nobs, est.cov_type + ", delta method", title or est.title, est.n_clusters, notes=est.notes,
                      df_resid=est.df_resid)
@@ -1127,7 +1257,9 @@ def _collect(frame) -> pd.DataFrame:
     return (frame.collect() if isinstance(frame, _narwhals().LazyFrame) else frame).to_pandas()
 
 # %% ../nbs/00_core.ipynb #c072
-def as_frame(data):
+def as_frame(
+    data,  # a polars or dask DataFrame, a polars LazyFrame, a duckdb relation, or a path to parquet file(s)
+):
     """`data` as a narwhals frame whose aggregations run in its own engine: a polars DataFrame or LazyFrame, a duckdb
     relation, a dask DataFrame, or a path to parquet file(s), read lazily (by duckdb, polars or dask, the first
     installed)."""
@@ -1142,6 +1274,10 @@ def as_frame(data):
                             f"a parquet path; got {type(data).__name__}") from None
 
 # %% ../nbs/00_core.ipynb #c073
+def _not_binary(nw, column: str, dtype):
+    "True where `column` is neither 0 nor 1 (compared in its own type: polars does not compare floats with integers)."
+    return ~nw.col(column).is_in([0.0, 1.0] if dtype.is_float() else [0, 1])
+
 def _engine_summary(frame, numeric, binary, keys, varying) -> pd.Series:
     "One aggregation in the engine: rows, missing and non-finite counts, non-binary counts, minima and maxima."
     nw = _narwhals()
@@ -1152,14 +1288,23 @@ def _engine_summary(frame, numeric, binary, keys, varying) -> pd.Series:
         missing = nw.col(c).is_null() | nw.col(c).is_nan() if c in floats else nw.col(c).is_null()
         exprs.append(missing.sum().alias(f"missing|{c}"))
     exprs += [(~nw.col(c).is_finite()).sum().alias(f"infinite|{c}") for c in floats]
-    exprs += [(~nw.col(c).is_in([0, 1])).sum().alias(f"nonbinary|{c}") for c in binary]
+    exprs += [_not_binary(nw, c, schema[c]).sum().alias(f"nonbinary|{c}") for c in binary if schema[c] != nw.Boolean]
     exprs += [e for c in varying for e in (nw.col(c).min().alias(f"min|{c}"), nw.col(c).max().alias(f"max|{c}"))]
     return _collect(frame.select(exprs)).iloc[0]
 
 # %% ../nbs/00_core.ipynb #c074
-def check_source(frame, numeric=(), binary=(), keys=(), varying=()) -> int:
-    """`check_frame` for a narwhals `frame` (see `as_frame`), computed in its engine by one aggregation, and one more
-    query naming the offending values if a binary column is not 0/1. Returns the number of rows."""
+def check_source(
+    data,  # data of any kind (see `cell_sums`)
+    numeric=(),  # columns that must be finite numbers
+    binary=(),  # columns that must be 0/1
+    keys=(),  # label columns (sites, groups, clusters) that must have no missing values
+    varying=(),  # columns that must take at least two values
+) -> int:
+    """`check_frame` for data of any kind (see `cell_sums`): a pandas frame is checked in memory, other data in their
+    engine by one aggregation (and one more query naming the offending values if a binary column is not 0/1), with
+    the same errors. Returns the number of rows."""
+    if isinstance(data, pd.DataFrame): return len(check_frame(data, numeric, binary, keys, varying))
+    frame = as_frame(data)
     numeric, binary, keys, varying = map(as_list, (numeric, binary, keys, varying))
     nw, schema = _narwhals(), frame.collect_schema()
     columns = list(dict.fromkeys(numeric + binary + keys))
@@ -1174,8 +1319,8 @@ def check_source(frame, numeric=(), binary=(), keys=(), varying=()) -> int:
         if summary[f"missing|{c}"]: raise ValueError(_missing_message(c, int(summary[f"missing|{c}"])))
         if summary.get(f"infinite|{c}", 0): raise ValueError(f"column '{c}' has infinite values")
     for c in binary:
-        if summary[f"nonbinary|{c}"]:
-            check_binary(_collect(frame.filter(~nw.col(c).is_in([0, 1])).select(c).unique().head(5))[c], c)
+        if summary.get(f"nonbinary|{c}", 0):  # (booleans are binary)
+            check_binary(_collect(frame.filter(_not_binary(nw, c, schema[c])).select(c).unique().head(5))[c], c)
     for c in varying:
         if summary[f"min|{c}"] == summary[f"max|{c}"]: raise ValueError(_constant_message(c, summary[f"min|{c}"]))
     return int(summary["rows"])
@@ -1206,29 +1351,13 @@ class CellSums:
 # %% ../nbs/00_core.ipynb #c077
 def _cell_table(table: pd.DataFrame, by, names, shift) -> CellSums:
     "CellSums from a table of the `by` columns, `n`, sums `s|j` and the upper triangle of cross sums `q|i|j`."
-    table = table.sort_values(by, kind="stable").reset_index(drop=True)
+    if by: table = table.sort_values(by, kind="stable").reset_index(drop=True)
     k = len(names)
     cross = np.empty((len(table), k, k))
     for i in range(k):
         for j in range(i, k): cross[:, i, j] = cross[:, j, i] = table[f"q|{i}|{j}"].to_numpy(dtype=float)
     sums = table[[f"s|{j}" for j in range(k)]].to_numpy(dtype=float)
     return CellSums(table[by], table["n"].to_numpy(dtype=float), sums, cross, list(names), np.asarray(shift))
-
-def _key_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
-    "Codes 0..L-1 of one key column: offsets from the minimum for integers of a short range (no hashing), else hashed."
-    if values.dtype.kind in "iub" and len(values):
-        low, high = int(values.min()), int(values.max())
-        if high - low < (1 << 22): return np.subtract(values, low, dtype=np.int64), high - low + 1
-    codes, uniques = pd.factorize(values)
-    return codes.astype(np.int64), len(uniques)
-
-def _dense(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    "`codes` renumbered 0..C-1 over the C values present (in place): by counting when the range is short, else hashed."
-    if size > (1 << 24):
-        codes, uniques = pd.factorize(codes)
-        return codes.astype(np.int64), len(uniques)
-    present = np.bincount(codes, minlength=size) > 0
-    return np.take(np.cumsum(present) - 1, codes, out=codes), int(present.sum())
 
 def _row_cells(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     "The cell 0..C-1 of each row of `keys` (its combination of values), and the first row of each cell."
@@ -1264,9 +1393,10 @@ def _engine_cell_sums(frame, by, names, shift) -> pd.DataFrame:
     shifted = [(nw.col(c).cast(nw.Float64) - float(shift[j])).alias(f"s|{j}") for j, c in enumerate(names)]
     products = [(nw.col(f"s|{i}") * nw.col(f"s|{j}")).alias(f"q|{i}|{j}") for i in range(k) for j in range(i, k)]
     summed = [f"s|{j}" for j in range(k)] + [f"q|{i}|{j}" for i in range(k) for j in range(i, k)]
-    cells = (frame.select(*by, *shifted).with_columns(products).group_by(*by)  # dask: products must be columns
-             .agg(nw.len().alias("n"), *[nw.col(s).sum() for s in summed]))
-    return _collect(cells)
+    columns = frame.select(*by, *shifted).with_columns(products)  # dask: products must be columns to be summed
+    aggregations = [nw.len().alias("count|"), *[nw.col(s).sum() for s in summed]]  # no clash with a column "n"/"N"
+    cells = columns.group_by(*by).agg(*aggregations) if by else columns.select(*aggregations)
+    return _collect(cells).rename(columns={"count|": "n"})
 
 def _engine_means(frame, names) -> np.ndarray:
     nw = _narwhals()
@@ -1287,10 +1417,25 @@ def cell_sums(
     by, values, binary = as_list(by), as_list(values), as_list(binary)
     numeric = [c for c in values if c not in binary]
     if isinstance(data, pd.DataFrame):
-        frame = check_frame(data, numeric=numeric, binary=binary, keys=by, varying=varying)
-        shift = frame[values].mean().to_numpy(dtype=float)
-        return _cell_table(_pandas_cell_sums(frame, by, values, shift), by, values, shift)
+        check_frame(data, numeric=numeric, binary=binary, keys=by, varying=varying)  # (its returned subset may be a copy)
+        shift = data[values].mean().to_numpy(dtype=float)
+        return _cell_table(_pandas_cell_sums(data, by, values, shift), by, values, shift)
     frame = as_frame(data)
     check_source(frame, numeric=numeric, binary=binary, keys=by, varying=varying)
     shift = _engine_means(frame, values)
     return _cell_table(_engine_cell_sums(frame, by, values, shift), by, values, shift)
+
+# %% ../nbs/00_core.ipynb #c078r
+def local_rows(
+    data,  # data of any kind (see `cell_sums`)
+    *,
+    column: str,  # the column that selects the rows
+    center: float,  # rows with |column − center| < reach are kept
+    reach: float,  # half-width of the window
+    columns,  # the columns to keep
+) -> pd.DataFrame:
+    """The rows of `data` in a window of `column` around `center`, as a pandas frame, filtered in the data's engine:
+    what a local estimator (an RDD at a given bandwidth) needs of data too large to hold."""
+    if isinstance(data, pd.DataFrame): return data.loc[(data[column] - center).abs() < reach, as_list(columns)]
+    nw = _narwhals()
+    return _collect(as_frame(data).filter((nw.col(column) - center).abs() < reach).select(as_list(columns)))

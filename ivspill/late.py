@@ -72,7 +72,7 @@ def simulate_types(n: int = 100_000, shares=(0.5, 0.2, 0.3, 0.0), effects=(2.0, 
 
 # %% ../nbs/01_late.ipynb #c010
 def wald(
-    df: pd.DataFrame,  # the data, one row per unit
+    df,  # the data, one row per unit: a pandas DataFrame, or data where they live (see `cell_sums`)
     *,
     y: str,  # outcome column
     d: str,  # treatment (mediator) column: binary or continuous
@@ -395,7 +395,7 @@ _MANY_NOTE = ("many instruments: the concentration μ² of {names} is below 10 p
 
 # %% ../nbs/01_late.ipynb #c032a
 def msmm_iv(
-    df: pd.DataFrame,  # the data, one row per unit
+    df,  # the data, one row per unit: a pandas DataFrame, or data where they live (see `cell_sums`)
     *,
     y: str,  # outcome column
     d,  # mediator column, or a list of mediator columns (one effect each)
@@ -450,7 +450,7 @@ def msmm_iv(
                      clusters, diagnostics, notes, df_resid=clusters - 1 if clusters else None, first_stage=first_stage)
 
 def msmm_score_test(
-    df: pd.DataFrame,  # the data, one row per unit
+    df,  # the data, one row per unit: a pandas DataFrame, or data where they live (see `cell_sums`)
     *,
     y: str,  # outcome column
     d,  # mediator column, or a list of mediator columns
@@ -626,7 +626,7 @@ def _free_intercept_test(d: _SiteDesign) -> np.ndarray:
 
 # %% ../nbs/01_late.ipynb #c044a
 def site_effects(
-    df: pd.DataFrame,  # the data, one row per unit
+    df,  # the data, one row per unit: a pandas DataFrame, or data where they live (see `cell_sums`)
     *,
     y: str,  # outcome column
     d,  # mediator column, or a list of mediator columns

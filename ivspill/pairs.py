@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_list, cell_mean_estimates,
-                          check_clusters, check_frame, cluster_bootstrap, fit_logit, functionals, group_sums,
-                          numerical_jacobian, reproduction, rng, sandwich_scale, tsls, with_estimated_score,
-                          _softmax_base)
+from .core import (ConfidenceSet, Estimates, IVResults, TestResult, as_frame, as_list, cell_mean_estimates,
+                          check_clusters, check_frame, check_source, cluster_bootstrap, fit_logit, functionals,
+                          group_sums, numerical_jacobian, reproduction, rng, sandwich_scale, tsls,
+                          with_estimated_score, _collect, _dense, _key_codes, _narwhals, _softmax_base)
 
 # %% auto #0
 __all__ = ['PAIR_TYPES', 'TAKE_UP', 'CELLS', 'ITT_FUNCS', 'FIRST_STAGE_FUNCS', 'LATE_FUNCS', 'POTENTIAL_OUTCOME_FUNCS',
@@ -122,6 +122,234 @@ def pair_moments(frame: pd.DataFrame, values: dict, cells=CELLS, weights=None, s
     or `group_frame`), named '<name>|<cell>', with covariance clustered by `frame.group`; `only`: the names to compute."""
     return cell_mean_estimates(frame["cell"], frame["group"], values, cells, weights, small_sample, only, title)
 
+# %% ../nbs/03_pairs.ipynb #c016h
+@dataclass(frozen=True)
+class _GroupCells:
+    """Units reduced to their assignment cells (N, z, w) — group size, own assignment, peers assigned — and the
+    group-clustered score cross-products by group pattern (N, k) — group size, members assigned. A group of pattern
+    (N, k) has its assigned members in cell (N, 1, k − 1) and the others in cell (N, 0, k): each cell has one pattern."""
+    cells: pd.DataFrame  # a row per non-empty cell, sorted: N, z, w, n (units), taken (Σ d), weight (Σ w), sum|<value>
+    scores: dict  # (N, k) → (labels [(value, z)], Σ_g E_g E_g', Σ_i e_i²) over the pattern's groups: E_g sums the
+    #               scores e_i = w_i (v_i − cell mean) of the group's units on each side z
+    names: list  # the values
+    n_groups: int
+
+
+def _unit_values(u: dict, values: dict, indicator) -> dict:
+    "Each value (name → function of a unit's y, d, s = peers treated, none = [s = 0], all = [s = peers]) on `u`."
+    u = {**u, "none": indicator(u["s"] == 0), "all": indicator(u["s"] == u["peers"])}
+    return {name: f(u) for name, f in values.items()}
+
+
+def _wanted(z, w, names, only) -> list:
+    "The values whose mean is wanted in cell (z, w): `only` is a set of (value, z, w), or None for all."
+    return [v for v in names if only is None or (v, int(z), int(w)) in only]
+
+
+def _side_labels(cells: pd.DataFrame, n: int, k: int, names, only) -> list:
+    "The (value, z) scored in a group of pattern (n, k): its assigned side (if any), then its other side."
+    present = set(zip(cells["N"], cells["z"], cells["w"]))
+    return [(v, z) for z, w in ((1, k - 1), (0, k)) if (n, z, w) in present for v in _wanted(z, w, names, only)]
+
+# %% ../nbs/03_pairs.ipynb #c016h2
+def _pandas_patterns(df, group, z, d) -> tuple:
+    "Each unit's group code; each group's pattern code and treated members; each pattern's size N and assigned k."
+    codes, n_groups = _dense(*_key_codes(df[group].to_numpy()))
+    codes = codes.astype(np.int32 if n_groups < 2**31 else np.int64)  # a quarter of the input, held throughout
+    total = lambda c: np.bincount(codes, weights=df[c].to_numpy(), minlength=n_groups)
+    size = np.bincount(codes, minlength=n_groups)
+    base = int(size.max()) + 1
+    key = size * base + total(z).astype(np.int64)  # each group's (N, k) as one number
+    patterns = np.sort(pd.unique(key))
+    return codes, np.searchsorted(patterns, key).astype(np.int32), total(d), patterns // base, patterns % base
+
+def _pandas_cell_table(unit, blocks, names, taken, pat_n, pat_k) -> pd.DataFrame:
+    "Pass 1: units, take-up, weights and weighted sums of the values in every cell 2·pattern + z (empty ones too)."
+    n_cells = 2 * len(pat_n)
+    bins = lambda cell, weights=None: np.bincount(cell, weights=weights, minlength=n_cells)
+    count, took, weights, sums = np.zeros(n_cells), np.zeros(n_cells), np.zeros(n_cells), np.zeros((len(names), n_cells))
+    for rows in blocks:  # a loop over blocks of rows, each vectorised
+        _, cell, w, v = unit(rows)
+        count += bins(cell); took += bins(cell, taken(rows)); weights += bins(cell, w)
+        for j, name in enumerate(names): sums[j] += bins(cell, w * v[name])
+    z, pattern = np.arange(n_cells) % 2, np.arange(n_cells) // 2
+    return pd.DataFrame({"N": pat_n[pattern], "z": z, "w": pat_k[pattern] - z, "n": count, "taken": took,
+                         "weight": weights, **{f"sum|{v}": sums[j] for j, v in enumerate(names)}})
+
+def _pandas_scores(unit, blocks, table, labels, names, pattern, n_groups) -> tuple:
+    """Pass 2: each group's scores in the slots `labels` of its pattern (one array of slots × groups), then their
+    cross-products summed by pattern, and Σ e² of each (value, cell)."""
+    n_slots = max(map(len, labels.values()))
+    slot = np.full((len(names), len(table)), -1)  # each (value, cell)'s place in its group's score vector
+    for p, pairs in labels.items():
+        for s, (v, z) in enumerate(pairs): slot[names.index(v), 2 * p + z] = s
+    means = table[[f"sum|{v}" for v in names]].to_numpy().T / np.where(table.weight > 0, table.weight, 1.0)
+    scores, squares = np.zeros(n_slots * n_groups), np.zeros((len(names), len(table)))
+    for rows in blocks:
+        g, cell, w, v = unit(rows)
+        for j, name in enumerate(names):
+            e, at = w * (v[name] - np.take(means[j], cell)), np.take(slot[j], cell)
+            squares[j] += np.bincount(cell, weights=e * e, minlength=len(table))
+            np.add.at(scores, (at * n_groups + g)[at >= 0], e[at >= 0])
+    scores = scores.reshape(n_slots, n_groups)
+    cross = np.zeros((len(labels), n_slots, n_slots))
+    for a in range(n_slots):
+        for b in range(a, n_slots):
+            cross[:, a, b] = cross[:, b, a] = np.bincount(pattern, weights=scores[a] * scores[b], minlength=len(labels))
+    return cross, squares
+
+def _pandas_group_cells(df, group, z, d, y, pscore, values, only, block: int = 1 << 15) -> _GroupCells:
+    "`_GroupCells` of an in-memory frame by `np.bincount`, a block of rows at a time: group totals, then two passes."
+    codes, pattern, treated, pat_n, pat_k = _pandas_patterns(df, group, z, d)
+    names = list(values)
+    column = lambda c, rows: df[c].to_numpy()[rows].astype(float)
+    def unit(rows):  # the group, cell (2·pattern + z), weight and values of the units in `rows`
+        g = codes[rows].astype(np.int64)
+        u = {"y": column(y, rows) if y else None, "d": column(d, rows), "peers": pat_n[pattern[g]] - 1}
+        u["s"] = treated[g] - u["d"]
+        w = 1 / column(pscore, rows) if pscore else np.ones(len(g))
+        cell = 2 * pattern[g] + df[z].to_numpy()[rows].astype(np.int64)
+        return g, cell, w, _unit_values(u, values, lambda b: b.astype(float))
+    blocks = [slice(start, start + block) for start in range(0, len(codes), block)]
+    table = _pandas_cell_table(unit, blocks, names, lambda rows: column(d, rows), pat_n, pat_k)
+    present = table[table.n > 0]
+    labels = {p: _side_labels(present, pat_n[p], pat_k[p], names, only) for p in range(len(pat_n))}
+    cross, squares = _pandas_scores(unit, blocks, table, labels, names, pattern, len(treated))
+    scores = {(int(pat_n[p]), int(pat_k[p])): (pairs, cross[p, :len(pairs), :len(pairs)],
+                                               np.array([squares[names.index(v), 2 * p + z] for v, z in pairs]))
+              for p, pairs in labels.items()}
+    return _GroupCells(present.reset_index(drop=True), scores, names, len(treated))
+
+# %% ../nbs/03_pairs.ipynb #c016i
+def _with_group_totals(units, sums: dict):
+    """`units` (a narwhals frame with a group column 'g') with its group's size `N` and totals `sums` (name → column)
+    as columns: a GROUP BY of the groups joined back (faster than windows over the groups in duckdb)."""
+    nw = _narwhals()
+    totals = units.group_by("g").agg(nw.len().alias("N"), *[nw.col(c).sum().alias(name) for name, c in sums.items()])
+    return units.join(totals, on="g")
+
+def _engine_cell_table(units, names) -> pd.DataFrame:
+    "Pass 1 in the engine: one GROUP BY of the cells (N, z, w), sorted, for the non-empty cells."
+    nw = _narwhals()
+    col = nw.col
+    cells = _collect(units.group_by("N", "z", "w").agg(
+        nw.len().alias("units"), col("d").sum().alias("taken"), col("wt").sum().alias("weight"),
+        *[col(f"v|{v}").sum().alias(f"sum|{v}") for v in names]))  # "units": duckdb's names ignore case (N)
+    cells = cells.rename(columns={"units": "n"}).astype({"N": int, "z": int, "w": int})
+    cells = cells.astype({c: float for c in cells.columns if c not in ("N", "z", "w")})
+    return cells.sort_values(["N", "z", "w"]).reset_index(drop=True)
+
+def _engine_scores(units, cells, names, only) -> tuple:
+    """Pass 2 in the engine: each unit's scores w (v − cell mean) by side (the cell means as one CASE over the cells),
+    their sums and squares by group, then the groups' cross-products summed by pattern (N, k)."""
+    nw = _narwhals()
+    col = nw.col
+    base = int(cells.N.max()) + 1
+    code = lambda n, z, w: (n * 2 + z) * base + w  # a cell's number
+    def cell_mean(v):
+        expr = nw.lit(0.0)
+        for c, mean in zip(code(cells.N, cells.z, cells.w).tolist(), (cells[f"sum|{v}"] / cells.weight).tolist()):
+            expr = nw.when(col("cell") == c).then(nw.lit(mean)).otherwise(expr)
+        return expr
+    sides = {z: [v for v in names if any(_wanted(z, w, [v], only) for w in cells.w[cells.z == z])] for z in (1, 0)}
+    side = {1: col("z"), 0: 1 - col("z")}
+    score = {f"e|{v}|{z}": side[z] * (col(f"v|{v}") - col("wt") * cell_mean(v)) for z in (1, 0) for v in sides[z]}
+    keys = list(score)
+    squares = {f"sq|{c}": col(c) * col(c) for c in keys}
+    groups = (units.with_columns(cell=code(col("N"), col("z"), col("w")).cast(nw.Int64)).with_columns(**score)
+              .with_columns(**squares).group_by("g")
+              .agg(col("N").max(), col("k").max(), *[col(c).sum() for c in keys + list(squares)]))
+    products = {f"x|{a}|{b}": col(a) * col(b) for i, a in enumerate(keys) for b in keys[i:]}  # dask: as columns
+    patterns = _collect(groups.with_columns(**products).group_by("N", "k")
+                        .agg(nw.len().alias("groups"), *[col(c).sum() for c in list(products) + list(squares)]))
+    return patterns, keys
+
+def _engine_group_cells(frame, group, z, d, y, pscore, values, only) -> _GroupCells:
+    """`_GroupCells` computed by the frame's engine: group totals joined to the units, then a GROUP BY of the cells,
+    and (with the cell means) GROUP BYs of the groups and of the patterns for the score cross-products."""
+    nw = _narwhals()
+    col, f64, names = nw.col, nw.Float64, list(values)
+    picked = [col(group).alias("g"), col(z).cast(f64).alias("z"), col(d).cast(f64).alias("d")]
+    picked += [col(y).cast(f64).alias("y")] if y else []
+    picked.append((1 / col(pscore).cast(f64) if pscore else col(z).cast(f64) * 0 + 1).alias("wt"))
+    units = (_with_group_totals(frame.select(*picked), {"k": "z", "treated": "d"})
+             .with_columns(s=col("treated") - col("d"), peers=col("N") - 1, w=col("k") - col("z")))
+    u = {"y": col("y") if y else None, "d": col("d"), "s": col("s"), "peers": col("peers")}
+    units = units.with_columns(**{f"v|{v}": e * col("wt")
+                                  for v, e in _unit_values(u, values, lambda b: b.cast(f64)).items()})
+    cells = _engine_cell_table(units, names)
+    patterns, keys = _engine_scores(units, cells, names, only)
+    label = lambda pair: f"e|{pair[0]}|{pair[1]}"
+    product = lambda a, b: f"x|{a}|{b}" if keys.index(a) <= keys.index(b) else f"x|{b}|{a}"
+    scores = {}
+    for row in patterns.to_dict("records"):
+        pairs = _side_labels(cells, int(row["N"]), int(row["k"]), names, only)
+        cross = np.array([[row[product(label(a), label(b))] for b in pairs] for a in pairs], dtype=float)
+        scores[(int(row["N"]), int(row["k"]))] = (pairs, cross.reshape(len(pairs), len(pairs)),
+                                                  np.array([row[f"sq|{label(a)}"] for a in pairs], dtype=float))
+    return _GroupCells(cells, scores, names, int(patterns["groups"].sum()))
+
+
+def _group_cells(data, *, group, z, d, values, y=None, pscore=None, only=None, numeric=()) -> _GroupCells:
+    """Validate `data` (any input kind of `ivspill.core.cell_sums`) with the errors of `check_frame` (`numeric`: more
+    columns to check) and reduce it, in its own engine, to `_GroupCells` of `values` (weights 1 / `pscore`)."""
+    checks = dict(numeric=as_list(y) + as_list(pscore) + as_list(numeric), binary=[z, d], keys=[group],
+                  varying=as_list(y))
+    if isinstance(data, pd.DataFrame):
+        check_frame(data, **checks)  # (the checked copy it returns is not needed: the columns are read in blocks)
+        return _pandas_group_cells(data, group, z, d, y, pscore, values, only)
+    frame = as_frame(data)
+    check_source(frame, **checks)
+    return _engine_group_cells(frame, group, z, d, y, pscore, values, only)
+
+def _check_pairs(reduced: _GroupCells, data, group: str):
+    "Raise unless every group has exactly two rows, naming up to five groups that do not (one more query on `data`)."
+    odd = reduced.cells[reduced.cells.N != 2]
+    if odd.empty: return
+    nw = _narwhals()
+    sizes = as_frame(data).group_by(group).agg(nw.len().alias("rows")).filter(nw.col("rows") != 2)
+    shown = _collect(sizes.sort(group).head(5))
+    raise ValueError(f"groups of '{group}' must be pairs (exactly 2 rows); {int((odd.n / odd.N).sum())} are not, e.g. "
+                     f"{dict(zip(shown[group].tolist(), shown['rows'].tolist()))} (group: rows)")
+
+
+def _in_memory(data, columns) -> pd.DataFrame:
+    "`data` as a pandas DataFrame: itself, or the `columns` of any other input kind collected from its engine."
+    return data if isinstance(data, pd.DataFrame) else _collect(as_frame(data).select(*columns))
+
+# %% ../nbs/03_pairs.ipynb #c016j
+def _cell_estimates(gc: _GroupCells, label, cells=None, only=None, values=None, small_sample: str = "cr1",
+                    title: str = "Cell means") -> Estimates:
+    """`cell_mean_estimates` from the reduced data: weighted means of `values` (None: all) in the cells named
+    `label(N, z, w)` — those in `cells`, in that order, or every cell in label order — named '<value>|<cell>', with
+    their covariance clustered by group; `only`: a set of (value, z, w) to compute."""
+    if small_sample not in ("cr1", "none"): raise ValueError(f"small_sample must be 'cr1' or 'none', got {small_sample!r}")
+    check_clusters(np.arange(gc.n_groups), "groups")
+    table = gc.cells
+    row_of = {(n, z, w): i for i, (n, z, w) in enumerate(zip(table.N, table.z, table.w))}
+    named = {label(n, z, w): i for (n, z, w), i in row_of.items()}
+    order = [c for c in (sorted(named) if cells is None else cells) if c in named]
+    wanted = gc.names if values is None else values
+    keys = [(v, named[c]) for c in order for v in _wanted(table.z[named[c]], table.w[named[c]], wanted, only)]
+    position = {key: i for i, key in enumerate(keys)}
+    weight = table.weight.to_numpy()
+    means = [table[f"sum|{v}"].iloc[row] / weight[row] for v, row in keys]
+    cov = np.zeros((len(keys), len(keys)))
+    for (n, k), (pairs, cross, squares) in gc.scores.items():
+        rows = [row_of[(n, z, k - z)] for _, z in pairs]
+        at = [position.get((v, row)) for (v, _), row in zip(pairs, rows)]
+        keep = [i for i, p in enumerate(at) if p is not None]
+        flat = np.diag(cross) < 1e-20 * squares  # group totals that cancel to rounding error count as zero
+        cross = np.where(flat[:, None] | flat[None, :], 0.0, cross)
+        total = np.array([weight[rows[i]] for i in keep])  # S_g: the scores over the cells' total weights
+        cov[np.ix_([at[i] for i in keep], [at[i] for i in keep])] += cross[np.ix_(keep, keep)] / np.outer(total, total)
+    nobs = int(table.n.sum())
+    scale = sandwich_scale("clustered", nobs, len(table), gc.n_groups) if small_sample == "cr1" else 1.0
+    names = [f"{v}|{label(table.N[row], table.z[row], table.w[row])}" for v, row in keys]
+    return Estimates(pd.Series(means, index=names, name="estimate"), pd.DataFrame(scale * cov, index=names, columns=names),
+                     nobs, f"clustered ({'CR1' if small_sample == 'cr1' else 'no small-sample factor'})", title,
+                     gc.n_groups)
+
 # %% ../nbs/03_pairs.ipynb #c018
 def compliance_shares(
     df: pd.DataFrame,  # the data, one row per unit
@@ -136,12 +364,15 @@ def compliance_shares(
     P[NT,NT] and K = P[ξ_i ∈ {AT,SC}, ξ_j ∈ {GC,NT}]. Missing assignment cells merge the shares they cannot separate.
     Groups of different sizes: the shares of AT, SC, C, GC and NT averaged over sizes with weights the units' shares
     (`pooled_shares`). Shares that are exactly 0 in the sample without sampling variance (e.g. AT and SC under one-sided
-    noncompliance) are left out of the estimates and named in a note: their t and p would be undefined."""
-    if len(split_by_size(df, group=group)) > 1: return _without_exact_zeros(pooled_shares(df, d=d, z=z, group=group,
-                                                                                         small_sample=small_sample))
-    frame = group_frame(df, group=group, z=z, d=d)
-    if frame.d.nunique() < 2: raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
-    shares = _group_shares(frame, small_sample) if frame.attrs["n_peers"] > 1 else _pair_shares(frame, small_sample)
+    noncompliance) are left out of the estimates and named in a note: their t and p would be undefined.
+    `df` may also be a polars or dask frame, a polars LazyFrame, a duckdb relation or a parquet path: it is reduced
+    to cell sums and group scores in its own engine."""
+    reduced = _group_cells(df, group=group, z=z, d=d, values=_SHARE_VALUES)
+    sizes = sorted(set(reduced.cells.N))
+    if len(sizes) > 1: return _without_exact_zeros(_pooled_shares(reduced, d, group, small_sample))
+    if sizes[0] < 2: raise ValueError(f"groups of '{group}' have a single member: there are no peers")
+    _check_take_up(reduced, d)
+    shares = _group_shares(reduced, sizes[0] - 1, small_sample) if sizes[0] > 2 else _pair_shares(reduced, small_sample)
     return _without_exact_zeros(shares)
 
 # %% ../nbs/03_pairs.ipynb #c018a
@@ -155,10 +386,17 @@ def _without_exact_zeros(est: Estimates) -> Estimates:
     return Estimates(est.params[keep], est.cov.loc[keep, keep], est.nobs, est.cov_type, est.title, est.n_clusters,
                      est.diagnostics, tuple(n for n in est.notes if "no sampling variance" not in n) + (note,))
 
-def _pair_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
-    values = {"d": frame.d, "dd": frame.d * frame.d_peer, "nn": (1 - frame.d) * (1 - frame.d_peer),
-              "dn": frame.d * (1 - frame.d_peer)}
-    moments = pair_moments(frame, values, small_sample=small_sample)
+_SHARE_VALUES = {"d": lambda u: u["d"], "dd": lambda u: u["d"] * u["s"], "nn": lambda u: (1 - u["d"]) * (1 - u["s"]),
+                 "dn": lambda u: u["d"] * (1 - u["s"])}  # in pairs s is the peer's take-up
+_zw = lambda n, z, w: f"{z}{w}"  # a cell's label in groups of one size: own assignment, peers assigned
+
+def _check_take_up(reduced: _GroupCells, d: str):
+    taken = reduced.cells.taken.sum()
+    if taken in (0, reduced.cells.n.sum()):
+        raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
+
+def _pair_shares(reduced: _GroupCells, small_sample: str) -> Estimates:
+    moments = _cell_estimates(reduced, _zw, CELLS, small_sample=small_sample)
     has = {c: f"d|{c}" in moments.params for c in CELLS}
     if not (has["10"] and has["00"]): raise ValueError("compliance shares need assignment cells 00 and 10 (and 01)")
     funcs, previous, pending = {}, None, []
@@ -206,9 +444,9 @@ def _group_chain(n_peers: int) -> list:
     return ([("00", "AT")] + [(f"0{w}", name("SC", w)) for w in range(1, n_peers + 1)] + [("10", "C")]
             + [(f"1{w}", name("GC", w)) for w in range(1, n_peers + 1)])
 
-def _group_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
-    chain = _group_chain(frame.attrs["n_peers"])
-    moments = pair_moments(frame, {"d": frame.d}, cells=[c for c, _ in chain], small_sample=small_sample)
+def _group_shares(reduced: _GroupCells, n_peers: int, small_sample: str) -> Estimates:
+    chain = _group_chain(n_peers)
+    moments = _cell_estimates(reduced, _zw, [c for c, _ in chain], values=["d"], small_sample=small_sample)
     missing = [c for c, _ in chain if f"d|{c}" not in moments.params]
     if missing: raise ValueError(f"assignment cells (z, w) = {missing} are empty: Prop. 5 needs every cell")
     funcs, previous = {}, None
@@ -216,7 +454,7 @@ def _group_shares(frame: pd.DataFrame, small_sample: str) -> Estimates:
         funcs[label] = (lambda m, c=c, p=previous: m[f"d|{c}"] - (m[f"d|{p}"] if p else 0.0))
         previous = c
     funcs["NT"] = lambda m, last=chain[-1][0]: 1 - m[f"d|{last}"]
-    return functionals(moments, funcs, f"Compliance types with {frame.attrs['n_peers']} peers (Prop. 5)")
+    return functionals(moments, funcs, f"Compliance types with {n_peers} peers (Prop. 5)")
 
 # %% ../nbs/03_pairs.ipynb #c021b
 def split_by_size(df: pd.DataFrame, *, group: str) -> dict:
@@ -237,17 +475,13 @@ def _size_cells(df: pd.DataFrame, z: str, group: str) -> tuple:
 
 _CLASS_CELLS = {"AT": (None, "0,0"), "SC": ("0,0", "0,n"), "C": ("0,n", "1,0"), "GC": ("1,0", "1,n"), "NT": ("1,n", None)}
 
-# %% ../nbs/03_pairs.ipynb #c021bb
-def pooled_shares(df: pd.DataFrame, *, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
-    """Shares of AT, SC (any w*), C, GC (any w*) and NT for groups of any sizes: Prop. 5's shares within each size n
-    (SC = E[D|0,n] − E[D|0,0], C = E[D|1,0] − E[D|0,n], GC = E[D|1,n] − E[D|1,0]; a unit alone has no peers, so no SC
-    or GC), averaged with weights the share of units in each size; group-clustered covariance, the size mix taken as
-    given. Raises, naming the sizes and cells, when a size lacks a cell where no peer or every peer is assigned."""
-    data = check_frame(df, binary=[z, d], keys=[group])
-    if data[d].nunique() < 2: raise ValueError(f"column '{d}' has no variation: every unit is an always- or never-taker")
-    cell, codes, n_peers = _size_cells(data, z, group)
-    moments = cell_mean_estimates(cell, codes, {"d": data[d]}, small_sample=small_sample, title="Take-up by size and cell")
-    sizes, counts = np.unique(n_peers, return_counts=True)
+def _pooled_shares(reduced: _GroupCells, d: str, group: str, small_sample: str) -> Estimates:
+    _check_take_up(reduced, d)
+    check_clusters(np.arange(reduced.n_groups), group)
+    moments = _cell_estimates(reduced, lambda n, z, w: f"{n - 1}:{z},{w}", values=["d"], small_sample=small_sample,
+                              title="Take-up by size and cell")
+    units = reduced.cells.groupby("N").n.sum()
+    sizes, counts = units.index.to_numpy() - 1, units.to_numpy()
     at = lambda n, c: f"d|{n}:{c.replace('n', str(n))}"
     need = {n: [c for pair in _CLASS_CELLS.values() for c in pair if c and (n > 0 or c in ("0,0", "1,0"))] for n in sizes}
     missing = {int(n): sorted({c.replace("n", str(n)) for c in cells if at(n, c) not in moments.params})
@@ -269,6 +503,16 @@ def pooled_shares(df: pd.DataFrame, *, d: str, z: str, group: str, small_sample:
              "units' shares",)
     return functionals(moments, {label: share(label) for label in _CLASS_CELLS}, "Compliance types pooled over group "
                        "sizes (Prop. 5)", notes)
+
+# %% ../nbs/03_pairs.ipynb #c021bb
+def pooled_shares(df: pd.DataFrame, *, d: str, z: str, group: str, small_sample: str = "cr1") -> Estimates:
+    """Shares of AT, SC (any w*), C, GC (any w*) and NT for groups of any sizes: Prop. 5's shares within each size n
+    (SC = E[D|0,n] − E[D|0,0], C = E[D|1,0] − E[D|0,n], GC = E[D|1,n] − E[D|1,0]; a unit alone has no peers, so no SC
+    or GC), averaged with weights the share of units in each size; group-clustered covariance, the size mix taken as
+    given. Raises, naming the sizes and cells, when a size lacks a cell where no peer or every peer is assigned. Any
+    input kind of `compliance_shares`."""
+    return _pooled_shares(_group_cells(df, group=group, z=z, d=d, values={"d": _SHARE_VALUES["d"]}), d, group,
+                          small_sample)
 
 # %% ../nbs/03_pairs.ipynb #c021c
 def group_itt(
@@ -427,25 +671,31 @@ NEVER_TAKER_PAIR_FUNCS = {  # Prop. 2's last line: pairs of never-takers, seen i
 OSN_MOMENTS = ("y|00", "y|10", "y|01", "d|10", "dp|01", "yd|10", "ydp|01", "y|11", "nn|11", "ynn|11")  # all they use
 
 # %% ../nbs/03_pairs.ipynb #c038a
+_OSN_VALUES = {"y": lambda u: u["y"], "d": lambda u: u["d"], "dp": lambda u: u["s"], "yd": lambda u: u["y"] * u["d"],
+               "ydp": lambda u: u["y"] * u["s"], "nn": lambda u: (1 - u["d"]) * (1 - u["s"]),
+               "ynn": lambda u: u["y"] * (1 - u["d"]) * (1 - u["s"])}  # in pairs s is the peer's take-up
+_OSN_CELLS = {(v, int(c[0]), int(c[1])) for v, c in (m.split("|") for m in OSN_MOMENTS)}  # (value, z, w)
+
 def _osn_values(frame: pd.DataFrame) -> dict:
     "Unit-level functions whose cell means the OSN estimands need."
-    y, d, dp = frame.y, frame.d, frame.d_peer
-    neither = (1 - d) * (1 - dp)
-    return {"y": y, "d": d, "dp": dp, "yd": y * d, "ydp": y * dp, "nn": neither, "ynn": y * neither}
+    return _unit_values({"y": frame.y, "d": frame.d, "s": frame.d_peer, "peers": 1}, _OSN_VALUES,
+                        lambda b: b.astype(float))
 
 # %% ../nbs/03_pairs.ipynb #c039
 def check_osn(frame: pd.DataFrame):
     "Raise unless one-sided noncompliance (A4) holds in the sample: no unit takes the treatment unassigned."
-    violations = int(((frame.z == 0) & (frame.d == 1)).sum())
-    if violations:
-        raise ValueError(f"one-sided noncompliance (A4) fails: {violations} unit(s) take the treatment without being "
-                         "assigned; use compliance_shares and itt, or the IPT results for two-sided noncompliance")
+    _check_osn_count(int(((frame.z == 0) & (frame.d == 1)).sum()))
 
 # %% ../nbs/03_pairs.ipynb #c039a
 def _check_osn_cells(moments: Estimates):
     missing = [c for c in ("00", "10", "01") if f"y|{c}" not in moments.params]
     if missing: raise ValueError(f"assignment cell(s) {missing} (own, peer) are empty: the pair Wald needs 00, 10 and 01")
     if moments.params["d|10"] <= 0: raise ValueError("zero first stage: no assigned unit takes up the treatment")
+
+def _check_osn_count(violations: int):
+    if violations:
+        raise ValueError(f"one-sided noncompliance (A4) fails: {violations} unit(s) take the treatment without being "
+                         "assigned; use compliance_shares and itt, or the IPT results for two-sided noncompliance")
 
 # %% ../nbs/03_pairs.ipynb #c041
 def _pair_design(frame: pd.DataFrame, covariates) -> tuple:
@@ -534,19 +784,24 @@ def pair_wald(
     outcomes (E[Y(0,0) | NT,NT] from cell 11) and Cor. 2's differences by compliance type. With `covariates` (or `pscore`,
     a column of known design probabilities of each unit's cell) the cell means are IPW-weighted (Prop. 4); with
     `covariates` the probabilities come from a multinomial logit of the pair's cell, and the standard errors account
-    for their estimation (`ipw_moments`)."""
-    frame = pair_frame(df, group=group, z=z, d=d, y=y)
-    check_frame(df, varying=[y])  # a constant outcome has nothing to estimate
-    for c in as_list(covariates) + as_list(pscore): frame[c] = check_frame(df, numeric=[c])[c].to_numpy(dtype=float)
-    check_osn(frame)
+    for their estimation (`ipw_moments`). `df` may also be a polars or dask frame, a polars LazyFrame, a duckdb
+    relation or a parquet path: it is reduced to cell sums and group scores in its own engine (with `covariates`, whose
+    logit needs the pairs' rows, the columns used are collected first)."""
     if covariates is not None and pscore is None:
+        data = _in_memory(df, list(dict.fromkeys([group, z, d, y, *as_list(covariates)])))
+        frame = pair_frame(data, group=group, z=z, d=d, y=y)
+        check_frame(data, varying=[y])  # a constant outcome has nothing to estimate
+        for c in as_list(covariates): frame[c] = check_frame(data, numeric=[c])[c].to_numpy(dtype=float)
+        check_osn(frame)
         moments = ipw_moments(frame, _osn_values(frame), covariates, cells=CELLS, small_sample=small_sample)
         notes = ("IPW-weighted cell means (Prop. 4); the propensity scores are estimated by a multinomial logit and "
                  "their estimation enters the standard errors",)
     else:
-        weights = None if pscore is None else 1 / frame[pscore].to_numpy()
-        moments = pair_moments(frame, _osn_values(frame), cells=CELLS, weights=weights,
-                               small_sample=small_sample, only=OSN_MOMENTS, title="Cell means")
+        reduced = _group_cells(df, group=group, z=z, d=d, y=y, pscore=pscore, values=_OSN_VALUES, only=_OSN_CELLS,
+                               numeric=as_list(covariates))
+        _check_pairs(reduced, df, group)
+        _check_osn_count(int(reduced.cells.taken[reduced.cells.z == 0].sum()))
+        moments = _cell_estimates(reduced, _zw, CELLS, _OSN_CELLS, small_sample=small_sample)
         notes = ("IPW-weighted cell means (Prop. 4) with the design probabilities in `pscore`, known",) if pscore else ()
     _check_osn_cells(moments)
     late = functionals(moments, LATE_FUNCS, "Pair Wald: direct and spillover LATEs (Cor. 1)", notes)

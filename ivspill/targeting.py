@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.optimize import linprog
 
 from .core import (
-    Bounds, Estimates, TestResult, cell_mean_estimates, check_frame, functionals, numerical_jacobian, reproduction, require_extra, rng)
+    Bounds, Estimates, TestResult, cell_mean_estimates, check_frame, functionals, reproduction, require_extra, rng)
 
 # %% auto #0
 __all__ = ['TARGETING_CLASSES', 'UNIVERSAL_U', 'THREE_BY_THREE', 'P_SEGMENT', 'PROP7', 'PROP10', 'HEAD_START_POOLED', 'TABLE6',
@@ -486,20 +486,6 @@ def p_interval(m) -> tuple:
     "Prop 8's interval for p = Pr(C_000); the shares of C_002, C_010, C_012 are affine in p."
     return (max(0.0, _p(m, 0, 1) + _p(m, 0, 2) - _p(m, 0, 0)), min(1.0, _p(m, 0, 1), _p(m, 0, 2)))
 
-# %% ../nbs/02_targeting.ipynb #c044
-def _functionals_with_exact_zeros(moments: Estimates, funcs: dict, title: str, notes=()) -> Estimates:
-    """`functionals` (complex-step delta method), with each variance that is zero up to rounding (below 1e-10 of the
-    sum of its terms' absolute values) set to 0, with its covariances (`Estimates` then notes them)."""
-    keys, theta = list(moments.params.index), moments.params.to_numpy(dtype=float)
-    evaluate = lambda th: np.array([f(dict(zip(keys, th))) for f in funcs.values()])
-    jac, sigma = numerical_jacobian(evaluate, theta, complex_step=True), moments.cov.to_numpy()
-    cov = jac @ sigma @ jac.T
-    zero = np.abs(np.diag(cov)) <= 1e-10 * np.diag(np.abs(jac) @ np.abs(sigma) @ np.abs(jac).T)
-    cov[zero, :] = cov[:, zero] = 0.0
-    names = list(funcs)
-    return Estimates(pd.Series(np.real(evaluate(theta)), index=names, name="estimate"), pd.DataFrame(cov, names, names),
-                     moments.nobs, moments.cov_type + ", delta method", title, moments.n_clusters, notes=tuple(notes))
-
 # %% ../nbs/02_targeting.ipynb #c044a
 @dataclass(frozen=True, repr=False)
 class TargetingEstimates(Estimates):
@@ -596,7 +582,7 @@ def identify(
 def _targeting_estimates(m: Estimates, funcs: dict, title: str, test: TestResult, notes: list,
                          diagnostics: dict) -> TargetingEstimates:
     "The estimates of `funcs`, with the implications' `test` attached and every negative share flagged."
-    est = _functionals_with_exact_zeros(m, funcs, title)
+    est = functionals(m, funcs, title)
     shares = est.params[est.params.index.str.startswith("share")]
     violations = shares[shares < 0]
     if len(violations): notes = notes + [_violation_note(violations, test)]

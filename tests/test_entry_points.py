@@ -227,7 +227,7 @@ SIMULATOR_DEFAULTS = {  # each estimator on the simulator that illustrates it, w
                                                                    n_boot=49, seed=s),
     "cai_sensitivity on simulate_lalonde_calibrated": lambda s: ivspill.cai_sensitivity(
         sim.simulate_lalonde_calibrated(seed=s), y="re78", d="treat", covariates=LALONDE_COVARIATES, xi=(1, 2),
-        n_base=2_000, seed=s),
+        n_base=2_000, certify=False, seed=s),  # the proofs of the bounds: tests/test_cai_gap.py
     "ipw_ade on simulate_common_shock": lambda s: ivspill.ipw_ade(sim.simulate_common_shock(seed=s), y="y", d="d",
                                                                   covariates=["w"]),
     "wald_lade on simulate_iv_interference": lambda s: ivspill.wald_lade(sim.simulate_iv_interference(seed=s), y="y",

@@ -328,6 +328,18 @@ def _brute_force_bounds(y, d, strata, xi):
     return values.min(), values.max()
 
 
+def random_strata_design(rng, n_strata, low, high):
+    """y, d, strata: strata of `low`..`high` − 1 units with 1..n_s − 1 treated each, a random effect, and ties (y rounded:
+    average ranks) in a third of the draws."""
+    strata = np.repeat(np.arange(n_strata), rng.integers(low, high, n_strata))
+    d = np.zeros(len(strata))
+    for s in range(n_strata):
+        units = np.flatnonzero(strata == s)
+        d[rng.choice(units, rng.integers(1, len(units)), replace=False)] = 1
+    y = rng.normal(size=len(strata)) + rng.normal() * d
+    return (np.round(y) if rng.random() < 1 / 3 else y), d, strata
+
+
 @pytest.mark.parametrize("batch", range(6))
 def test_sharp_bounds_equal_brute_force_on_small_designs(batch):
     """60 random small designs (2-3 strata of 4-8 units, ties in a third of them, ξ from 1.5 to 5): the certified
@@ -336,14 +348,7 @@ def test_sharp_bounds_equal_brute_force_on_small_designs(batch):
     rng = np.random.default_rng(100 + batch)
     for _ in range(10):
         n_strata = int(rng.integers(2, 4))
-        sizes = rng.integers(4, 9 if n_strata == 2 else 7, n_strata)
-        strata = np.repeat(np.arange(n_strata), sizes)
-        d = np.zeros(len(strata))
-        for s in range(n_strata):
-            units = np.flatnonzero(strata == s)
-            d[rng.choice(units, rng.integers(1, len(units)), replace=False)] = 1
-        y = rng.normal(size=len(strata)) + rng.normal() * d
-        if rng.random() < 1 / 3: y = np.round(y)  # ties: average ranks
+        y, d, strata = random_strata_design(rng, n_strata, 4, 9 if n_strata == 2 else 7)
         xi = float(rng.choice([1.5, 2.0, 3.0, 5.0]))
         result = cai_sensitivity(pd.DataFrame({"y": y, "d": d, "s": strata}), y="y", d="d", strata="s", xi=(1, xi))
         lower, upper = _brute_force_bounds(y, d, strata, xi)
