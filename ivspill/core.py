@@ -75,7 +75,7 @@ def check_frame(df, numeric=(), binary=(), keys=(), varying=()) -> pd.DataFrame:
     for c in dict.fromkeys(numeric + binary):
         if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
             raise ValueError(f"column '{c}' must be numeric; it has dtype {df[c].dtype}")
-        if not np.isfinite(df[c].to_numpy(dtype=float)).all():
+        if df[c].dtype.kind == "f" and not np.isfinite(df[c].to_numpy()).all():  # (integers are finite)
             raise ValueError(f"column '{c}' has infinite values")
     for c in binary: check_binary(df[c], c)
     for c in keys:
@@ -111,13 +111,16 @@ def _key_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), len(uniques)
 
-def _dense(codes: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+def _dense(codes: np.ndarray, size: int, block: int = 1 << 20) -> tuple[np.ndarray, int]:
     "`codes` renumbered 0..C-1 over the C values present (in place): by counting when the range is short, else hashed."
     if size > (1 << 24):
         codes, uniques = pd.factorize(codes)
         return codes.astype(np.int64), len(uniques)
     present = np.bincount(codes, minlength=size) > 0
-    return np.take(np.cumsum(present) - 1, codes, out=codes), int(present.sum())
+    renumber = np.cumsum(present) - 1
+    for start in range(0, len(codes), block):  # in blocks: no second array of n codes
+        codes[start:start + block] = renumber[codes[start:start + block]]
+    return codes, int(present.sum())
 
 def _factor_codes(values) -> tuple[np.ndarray, int]:
     "Integer codes 0..G-1 of the labels `values` and G (no hashing for integers of a short range)."
@@ -1359,19 +1362,24 @@ def _cell_table(table: pd.DataFrame, by, names, shift) -> CellSums:
     sums = table[[f"s|{j}" for j in range(k)]].to_numpy(dtype=float)
     return CellSums(table[by], table["n"].to_numpy(dtype=float), sums, cross, list(names), np.asarray(shift))
 
-def _row_cells(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+def _row_cells(keys: pd.DataFrame, block: int = 1 << 20) -> tuple[np.ndarray, pd.DataFrame]:
     "The cell 0..C-1 of each row of `keys` (its combination of values), and the first row of each cell."
-    codes, size = np.zeros(len(keys), dtype=np.int64), 1
+    codes, size = None, 1
     for c in keys.columns:
         col_codes, levels = _key_codes(keys[c].to_numpy())
-        codes *= levels
-        codes += col_codes
+        if codes is None: codes = col_codes
+        else:  # in place: codes · levels + col_codes
+            codes *= levels
+            codes += col_codes
+        del col_codes
         codes, size = _dense(codes, size * levels)
+    if codes is None: codes = np.zeros(len(keys), dtype=np.int64)
     first = np.full(size, len(codes))
-    np.minimum.at(first, codes, np.arange(len(codes)))
+    for start in range(0, len(codes), block):  # the first row of each cell, a block of rows at a time
+        np.minimum.at(first, codes[start:start + block], np.arange(start, min(start + block, len(codes))))
     return codes, keys.iloc[first].reset_index(drop=True)
 
-def _pandas_cell_sums(df: pd.DataFrame, by, names, shift, block: int = 1 << 20) -> pd.DataFrame:
+def _pandas_cell_sums(df: pd.DataFrame, by, names, shift, block: int = 1 << 16) -> pd.DataFrame:
     "The cell table of an in-memory frame by `np.bincount`, a block of rows at a time (bounded extra memory)."
     cells, keys = _row_cells(df[by])
     n_cells, k = len(keys), len(names)
