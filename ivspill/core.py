@@ -665,13 +665,9 @@ def _cells_design(cells: CellSums, instruments, exog, endog, absorb, cluster, co
     """The design from cell sums by `absorb` × `cluster`: per cell, the cross-products of v demeaned within `absorb`
     (or, without it, of the shifted v and a constant column); summed over the cells of each cluster, they give every
     clustered score sum, since a score s_g = C'(Σ_{i∈g} v_i v_i')a is linear in the cluster's cross-products."""
-    outer = lambda u, v: u[:, :, None] * v[:, None, :]
     n, sums, names_w, shift, n_absorbed = cells.n, cells.sums, as_list(exog), None, 0
     if absorb is not None:
-        group, groups = cells.codes(absorb)
-        n_absorbed = len(groups)
-        mean = (group_sums(group, sums, len(groups)) / group_sums(group, n, len(groups))[:, None])[group]
-        moments = cells.cross - outer(mean, sums) - outer(sums, mean) + n[:, None, None] * outer(mean, mean)
+        n_absorbed, moments = len(cells.codes(absorb)[1]), cells.centred(absorb)[1]
     elif constant:  # [v − shift, 1]: the constant's column is [Σ (v − shift), n]
         at = 1 + len(instruments)
         moments = _with_constant(cells.cross, sums, n, at)
@@ -1345,6 +1341,14 @@ class CellSums:
         keys = self.keys[as_list(columns)]
         groups = keys.drop_duplicates().reset_index(drop=True)
         return keys.merge(groups.reset_index(), how="left")["index"].to_numpy(), groups
+
+    def centred(self, columns) -> tuple[np.ndarray, np.ndarray]:
+        "Each cell's sums and cross-products of the values centred at the mean of its group of key `columns` (a site)."
+        group, groups = self.codes(columns)
+        mean = (group_sums(group, self.sums, len(groups)) / group_sums(group, self.n, len(groups))[:, None])[group]
+        mean_sums = mean[:, :, None] * self.sums[:, None, :]
+        return (self.sums - self.n[:, None] * mean, self.cross - mean_sums - np.swapaxes(mean_sums, 1, 2)
+                + self.n[:, None, None] * mean[:, :, None] * mean[:, None, :])
 
     def select(self, rows) -> CellSums:
         "The cells in `rows` (a boolean mask or positions)."

@@ -178,28 +178,23 @@ def _site_design(cells: CellSums, z, site, rep=None, cluster=None, drop_thin: bo
         return _site_design(cells.select(~thin[cell_site]), z, site, rep, cluster)[:2] + (int(thin.sum()),)
     n_sites, k = len(sites), cells.sums.shape[1]
     arm_cells = 2 * cell_site + arm
-    n_arm = arm_sizes.reshape(-1)
-    s_arm = group_sums(arm_cells, cells.sums, 2 * n_sites)
-    q_arm = group_sums(arm_cells, cells.cross.reshape(len(arm), -1), 2 * n_sites).reshape(-1, k, k)
-    site_n = arm_sizes.sum(axis=1)
-    mean = s_arm.reshape(n_sites, 2, k).sum(axis=1) / site_n[:, None]  # site means (shifted)
-    m = np.repeat(mean, 2, axis=0)  # per arm cell
-    arm_sums = s_arm - n_arm[:, None] * m  # Σ Ỹ over each arm
+    n_arm, site_n = arm_sizes.reshape(-1), arm_sizes.sum(axis=1)
+    cell_sums, cell_cross = cells.centred(site_keys)  # Ỹ: demeaned within sites
+    arm_sums = group_sums(arm_cells, cell_sums, 2 * n_sites)  # Σ Ỹ over each arm
+    arm_cross = group_sums(arm_cells, cell_cross.reshape(len(arm), -1), 2 * n_sites).reshape(-1, k, k)
     outer = lambda u, v: u[:, :, None] * v[:, None, :]
-    arm_cross = q_arm - outer(m, s_arm) - outer(s_arm, m) + n_arm[:, None, None] * outer(m, m)
     total = arm_cross.reshape(n_sites, 2, k, k).sum(axis=1)
-    slopes = s_arm[1::2] / arm_sizes[:, 1:] - s_arm[::2] / arm_sizes[:, :1]
+    slopes = arm_sums[1::2] / arm_sizes[:, 1:] - arm_sums[::2] / arm_sizes[:, :1]  # differences of arm means
     weight = arm_sizes[:, 0] * arm_sizes[:, 1] / site_n
     root_w = slopes * np.sqrt(weight)[:, None]
     leave_one_out = (outer(arm_sums, arm_sums) - arm_cross) / np.maximum(n_arm - 1, 1)[:, None, None]
     jackknife = leave_one_out.reshape(n_sites, 2, k, k).sum(axis=1) + total / (site_n - 1)[:, None, None]
     jackknife[thin] = 0  # an arm of one unit has no leave-one-out mean: the site is left out
     rep_of_site = (sites.groupby(rep, sort=False).ngroup().to_numpy() if rep else np.zeros(n_sites, dtype=int))
-    cell_means = mean[cell_site]
     clusters = check_clusters(cells.codes([c for c in (rep, cluster) if c])[0], cluster) if cluster else (None, 0)
     design = _SiteDesign(rep_of_site, weight, slopes, arm_sizes, arm_sums.reshape(n_sites, 2, k),
                          arm_cross.reshape(n_sites, 2, k, k), total, outer(root_w, root_w), jackknife, cell_site, arm,
-                         cells.sums - cells.n[:, None] * cell_means, *clusters)
+                         cell_sums, *clusters)
     return design, sites, 0
 
 # %% ../nbs/01_late.ipynb #c024
