@@ -872,17 +872,21 @@ def ols(
     return Estimates(fit.params, fit.cov, fit.nobs, fit.cov_type, title, fit.n_clusters)
 
 # %% ../nbs/00_core.ipynb #c050
-def numerical_jacobian(fun: Callable, theta: np.ndarray, complex_step: bool = False, step: float = 1e-6) -> np.ndarray:
+def numerical_jacobian(fun: Callable, theta: np.ndarray, complex_step: bool = False, step: float = 1e-6,
+                       stacked: bool = False) -> np.ndarray:
     """Jacobian of `fun` at `theta`: central differences, or the complex step $\\operatorname{Im} f(\\theta + ih)/h$,
-    exact to machine precision for analytic `fun` (sums, products, ratios; not `abs`, `maximum` or comparisons)."""
+    exact to machine precision for analytic `fun` (sums, products, ratios; not `abs`, `maximum` or comparisons).
+    `stacked=True`: `fun` maps an (n, k) array of parameter rows to (n, m) at once, and all 2k central differences
+    are one call."""
     if complex_step:
         h = 1e-30
-        cols = [np.imag(np.atleast_1d(fun(theta + 1j * h * e))) / h for e in np.eye(len(theta))]
-    else:
-        hs = step * np.maximum(np.abs(theta), 1.0)
-        cols = [(np.atleast_1d(fun(theta + e)) - np.atleast_1d(fun(theta - e))) / (2 * h)
-                for e, h in zip(np.diag(hs), hs)]  # one pair of evaluations per parameter
-    return np.column_stack(cols)
+        return np.column_stack([np.imag(np.atleast_1d(fun(theta + 1j * h * e))) / h for e in np.eye(len(theta))])
+    hs = step * np.maximum(np.abs(theta), 1.0)
+    if stacked:
+        values = np.asarray(fun(np.concatenate([theta + np.diag(hs), theta - np.diag(hs)])), dtype=float)
+        return ((values[:len(theta)] - values[len(theta):]) / (2 * hs[:, None])).T
+    return np.column_stack([(np.atleast_1d(fun(theta + e)) - np.atleast_1d(fun(theta - e))) / (2 * h)
+                            for e, h in zip(np.diag(hs), hs)])  # one pair of evaluations per parameter
 
 # %% ../nbs/00_core.ipynb #c050d
 def delta_method(
