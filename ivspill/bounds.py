@@ -10,17 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
 
 from .core import (Bounds, TestResult, as_frame, check_frame, check_source, cluster_bootstrap, group_sums,
-                          reproduction, rng, rng_streams, wald_statistic, _collect, _narwhals)
-from .pairs import group_frame, split_by_size, _unit_values, _with_group_totals
+                          numerical_jacobian, reproduction, rng, rng_streams, wald_statistic, _collect, _narwhals)
+from .pairs import _unit_values, _with_group_totals
 
 # %% auto #0
 __all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'P1_PAIRS', 'FLAT_OUTCOMES', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS',
-           'FALLBACKS', 'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs',
-           'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_bounds_by_size', 'mtr_tests',
-           'bounds_width_curve', 'mtr_coverage']
+           'FALLBACKS', 'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES',
+           'TAKE_UP_FUNCTIONS', 'allowed_pairs', 'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds',
+           'mtr_bounds_by_size', 'mtr_tests', 'bounds_width_curve', 'mtr_coverage']
 
 # %% ../nbs/05_bounds.ipynb #c005
 MTR_TYPES = ("A", "S", "C", "P", "G", "N")
@@ -166,11 +166,6 @@ _MTR_VALUES = {  # V: no peer treated ("none"), W: all peers treated ("all"); fu
     "NW": lambda u: (1 - u["d"]) * u["all"], "YNW": lambda u: u["y"] * (1 - u["d"]) * u["all"],
     "D1mV": lambda u: u["d"] * (1 - u["none"]), "YD": lambda u: u["y"] * u["d"], "Y1mD": lambda u: u["y"] * (1 - u["d"])}
 
-def _unit_functions(frame: pd.DataFrame, m: int) -> dict:
-    "The unit-level functions whose cell means the bounds use, on a group frame with m peers per unit."
-    u = {"y": frame.y.to_numpy(dtype=float), "d": frame.d.to_numpy(dtype=float), "s": frame.s.to_numpy(), "peers": m}
-    return _unit_values(u, _MTR_VALUES, lambda b: b.astype(float))
-
 # %% ../nbs/05_bounds.ipynb #c016b
 BOUNDING_MEANS = {  # name: (numerator, denominator) as functions of the cell means; the denominator is the share
     "NN": (lambda c: c["YV0", "11"], lambda c: c["V0", "11"]),
@@ -279,38 +274,33 @@ def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
         out[name] = (lower, upper, base, omega)
     return out
 
-# %% ../nbs/05_bounds.ipynb #c021
-def _equal_peer_cells(df, group, z, d, y=None) -> tuple:
-    "Checked group data restricted to units whose peers share one instrument value; their cells '00'..'11', m, kept share."
-    frame = group_frame(df, group=group, z=z, d=d, y=y)
-    m = frame.attrs["n_peers"]
-    peers = np.where(frame.w == 0, "0", np.where(frame.w == m, "1", ""))
-    keep = peers != ""
-    cell = frame.z[keep].astype(int).astype(str).to_numpy() + peers[keep]
-    return frame[keep], cell, m, (int(keep.sum()), len(keep))
-
 # %% ../nbs/05_bounds.ipynb #c021g
 def _pandas_group_totals(df, group, z, d, y, values) -> pd.DataFrame:
-    "`_group_totals` of an in-memory frame by `np.bincount`, one unit-level function at a time."
+    "`_group_totals` of an in-memory frame by `np.bincount`, one unit-level function at a time, into one array."
     codes, labels = pd.factorize(df[group], sort=True)
+    columns = ["N", "k", "n|1", "n|0"] + [f"{name}|{side}" for name in values for side in (1, 0)]
+    out = np.empty((len(labels), len(columns)))
     total = lambda v: np.bincount(codes, weights=v, minlength=len(labels))
     zz, dd = df[z].to_numpy(dtype=float), df[d].to_numpy(dtype=float)
-    size, assigned = np.bincount(codes, minlength=len(labels)), total(zz)
-    u = {"y": df[y].to_numpy(dtype=float), "d": dd, "s": total(dd)[codes] - dd, "peers": (size - 1)[codes]}
-    out = {"N": size, "k": assigned, "n|1": assigned, "n|0": size - assigned}
-    for name, f in values.items():
+    out[:, 0], out[:, 1] = total(None), total(zz)
+    out[:, 2], out[:, 3] = out[:, 1], out[:, 0] - out[:, 1]
+    u = {"d": dd, "s": total(dd)[codes] - dd, "peers": (out[:, 0] - 1)[codes]}
+    if y is not None: u["y"] = df[y].to_numpy(dtype=float)
+    for j, (name, f) in enumerate(values.items()):
         v = _unit_values(u, {name: f}, lambda b: b.astype(float))[name]
-        out[f"{name}|1"], out[f"{name}|0"] = total(v * zz), total(v * (1 - zz))
-    return pd.DataFrame(out, index=labels)
+        out[:, 4 + 2 * j], out[:, 5 + 2 * j] = total(v * zz), total(v * (1 - zz))
+    return pd.DataFrame(out, index=labels, columns=columns, copy=False)
 
 def _engine_group_totals(frame, group, z, d, y, values) -> pd.DataFrame:
     "`_group_totals` computed by the frame's engine: group totals joined to the units for the peers, then a GROUP BY."
     nw = _narwhals()
     col, f64 = nw.col, nw.Float64
+    outcome = [col(y).cast(f64).alias("y")] if y is not None else []
     units = _with_group_totals(frame.select(col(group).alias("g"), col(z).cast(f64).alias("z"),
-                                            col(d).cast(f64).alias("d"), col(y).cast(f64).alias("y")), {"treated": "d"})
+                                            col(d).cast(f64).alias("d"), *outcome), {"treated": "d"})
     units = units.with_columns(s=col("treated") - col("d"), peers=col("N") - 1)
-    u = {"y": col("y"), "d": col("d"), "s": col("s"), "peers": col("peers")}
+    u = {"y": col("y"), "d": col("d"), "s": col("s"), "peers": col("peers")} if y is not None else {
+        "d": col("d"), "s": col("s"), "peers": col("peers")}
     sides = {f"{name}|{side}": e * (col("z") if side else 1 - col("z"))
              for name, e in _unit_values(u, values, lambda b: b.cast(f64)).items() for side in (1, 0)}
     sides.update({"n|1": col("z"), "n|0": 1 - col("z")})
@@ -321,8 +311,9 @@ def _engine_group_totals(frame, group, z, d, y, values) -> pd.DataFrame:
 def _group_totals(data, *, group, z, d, y, values) -> pd.DataFrame:
     """Validate `data` (any input kind of `ivspill.core.cell_sums`, with the errors of `check_frame`) and reduce it in
     its engine to one row per group, sorted by label: its size N, members assigned k, and for its assigned (side 1)
-    and other (side 0) members their number `n|<side>` and the sums `<value>|<side>` of each of `values`."""
-    checks = dict(numeric=[y], binary=[z, d], keys=[group])
+    and other (side 0) members their number `n|<side>` and the sums `<value>|<side>` of each of `values` (functions of
+    a unit's d, s, peers and, unless `y` is None, y)."""
+    checks = dict(numeric=[y] if y is not None else [], binary=[z, d], keys=[group])
     if isinstance(data, pd.DataFrame):
         check_frame(data, **checks)
         return _pandas_group_totals(data, group, z, d, y, values)
@@ -330,19 +321,57 @@ def _group_totals(data, *, group, z, d, y, values) -> pd.DataFrame:
     check_source(frame, **checks)
     return _engine_group_totals(frame, group, z, d, y, values)
 
-def _equal_peer_totals(totals: pd.DataFrame, m: int) -> tuple:
+def _equal_peer_totals(totals: pd.DataFrame, m: int, functions=FUNCTIONS) -> tuple:
     """From the group totals of one size (m peers): the cells '00'..'11' present (a side's members count when their
-    peers' instruments are all equal), each kept group's totals of FUNCTIONS by cell and its count in each cell
-    (G × (16 + 1)·cells, the layout of the bootstrap), and the units kept."""
-    cell = {side: np.where(totals.k - side == 0, f"{side}0", np.where(totals.k - side == m, f"{side}1", ""))
-            for side in (1, 0)}
-    count = {side: totals[f"n|{side}"].to_numpy() * (cell[side] != "") for side in (1, 0)}
-    present = sorted({c for side in (1, 0) for c in set(cell[side][count[side] > 0])})
-    kept = (count[1] + count[0]) > 0
-    if not present: return present, np.empty((0, 0)), 0
-    in_cell = lambda c, column: sum(np.where(cell[s] == c, totals[f"{column}|{s}"].to_numpy(), 0.0) for s in (1, 0))
-    values = np.column_stack([in_cell(c, f) for c in present for f in FUNCTIONS] + [in_cell(c, "n") for c in present])
-    return present, values[kept], int((count[1] + count[0]).sum())
+    peers' instruments are all equal, which depends only on the number k assigned); for each k whose groups count,
+    their rows, the columns of the statistic's totals they fill (a block per cell: `functions`, then the count) and
+    the columns of `totals` that fill them; and the units kept."""
+    k = totals.k.to_numpy()
+    sides = {kv: [(s, f"{s}{int(kv - s == m)}") for s in (1, 0) if kv - s in (0, m)] for kv in np.unique(k)}
+    present = sorted({cell for kept in sides.values() for _, cell in kept})
+    width = len(functions) + 1
+    block = lambda cell: width * present.index(cell) + np.arange(width)
+    patterns = [(np.flatnonzero(k == kv), np.concatenate([block(cell) for _, cell in kept]),
+                 [totals.columns.get_loc(f"{f}|{s}") for s, _ in kept for f in (*functions, "n")])
+                for kv, kept in sides.items() if kept]
+    n_kept = sum(int(totals.iloc[rows, columns[width - 1::width]].to_numpy().sum())
+                 for rows, _, columns in patterns)
+    return present, patterns, n_kept
+
+def _means_and_cov(totals: pd.DataFrame, patterns: list, n_cells: int, block: int = 1 << 16) -> tuple:
+    """The means of FUNCTIONS in each present cell over the kept groups (cell by cell), and their covariance with
+    groups independent: a mean m = Σ_g t_g / Σ_g n_g has influence u_g = (t_g − m n_g) / n̄ (n̄ = Σ_g n_g / G), and
+    the covariance is Σ_g u_g u_g' / (G(G − 1)); a mean that is constant over units has u = 0 exactly."""
+    array, width = totals.to_numpy(dtype=float), len(FUNCTIONS) + 1  # a view of a frame of floats
+    blocks = lambda rows, columns: (array[np.ix_(rows[start:start + block], columns)]
+                                    for start in range(0, len(rows), block))  # blocks of a k's groups
+    sums = np.zeros(width * n_cells)
+    for rows, filled, columns in patterns: sums[filled] += sum(t.sum(axis=0) for t in blocks(rows, columns))
+    n_groups, by_cell = sum(len(rows) for rows, *_ in patterns), sums.reshape(n_cells, width)
+    means, inverse_n = by_cell[:, :-1] / by_cell[:, -1:], n_groups / by_cell[:, -1]
+    scatter = np.zeros((n_cells * (width - 1),) * 2)
+    for rows, filled, columns in patterns:  # at most m + 2 values of k
+        cells = filled[::width] // width
+        at = (np.arange(width - 1) + (width - 1) * cells[:, None]).ravel()
+        for t in blocks(rows, columns):
+            t = t.reshape(len(t), len(cells), width)
+            u = ((t[:, :, :-1] - means[cells] * t[:, :, -1:]) * inverse_n[cells, None]).reshape(len(t), -1)
+            scatter[np.ix_(at, at)] += u.T @ u
+    return means.ravel(), scatter / (n_groups * (n_groups - 1)), n_groups
+
+def _cell_means(t: np.ndarray, present: list, functions=FUNCTIONS) -> dict:
+    "The means {(function, cell): ...} from statistic totals `t` (..., cells × (functions, count)), e.g. bootstrap draws."
+    width = len(functions) + 1
+    return {(f, c): t[..., width * i + j] / t[..., width * i + width - 1]
+            for i, c in enumerate(present) for j, f in enumerate(functions)}
+
+def _group_values(totals: pd.DataFrame, patterns: list, n_columns: int) -> np.ndarray:
+    "Each kept group's contribution v_g to the statistic's totals (G × n_columns, groups in order): what a bootstrap resamples."
+    array, kept = totals.to_numpy(dtype=float), np.sort(np.concatenate([rows for rows, *_ in patterns]))
+    values = np.zeros((len(kept), n_columns))
+    for rows, filled, columns in patterns:
+        values[np.ix_(np.searchsorted(kept, rows), filled)] = array[np.ix_(rows, columns)]
+    return values
 
 # %% ../nbs/05_bounds.ipynb #c023
 def mtr_bounds(
@@ -356,20 +385,23 @@ def mtr_bounds(
     y_range: tuple | None = None,  # (lowest, highest) possible outcome for ends no bounding mean gives; None: infinite
     one_sided: bool | str = "auto",  # one-sided noncompliance (no take-up at z = 0): True, False or "auto" (from data)
     min_share: float = 0.005,  # target or bounding groups with a smaller identified share are left out
-    n_boot: int = 499,  # group-bootstrap replications for the standard errors
+    se: str = "delta",  # standard errors: "delta" (delta method, groups independent) or "bootstrap" (group bootstrap)
+    n_boot: int = 499,  # group-bootstrap replications when se="bootstrap"
     level: float = 0.95,  # default confidence level of `conf_int` and `summary`
-    seed=0,  # seed of the random draws: an int, a `np.random.Generator` or None
+    seed=0,  # seed of the bootstrap draws: an int, a `np.random.Generator` or None
 ) -> Bounds:
     """Bounds on τ_D(0), τ_D(1), τ_S(0), τ_S(1) (those the design identifies) under the generalised MTR/MTS
-    `assumptions`, from individually randomised instruments `z` within groups `group`; each end with a group-bootstrap
-    standard error, and intervals (`conf_int(level)`) by Imbens–Manski with Stoye's correction. Groups of different
-    sizes: the bounds of each size (the paper's results hold for a given size) averaged over sizes, each weighted by
-    its units' share times the identified share of the effect's target subpopulation (`mtr_bounds_by_size`).
-    `sources` says which bounding mean (or fallback) gives each side and which assumptions it uses. `df` may also be a
-    polars or dask frame, a polars LazyFrame, a duckdb relation or a parquet path: its engine reduces it to group
-    totals, which the point bounds and the bootstrap use."""
+    `assumptions`, from individually randomised instruments `z` within groups `group`; each end with a standard error
+    (delta method over independent groups, or group bootstrap), and intervals (`conf_int(level)`) by Imbens–Manski with
+    Stoye's correction. Groups of different sizes: the bounds of each size (the paper's results hold for a given size)
+    averaged over sizes, each weighted by its units' share times the identified share of the effect's target
+    subpopulation (`mtr_bounds_by_size`). `sources` says which bounding mean (or fallback) gives each side and which
+    assumptions it uses. `df` may also be a polars or dask frame, a polars LazyFrame, a duckdb relation or a parquet
+    path: its engine reduces it to group totals, which the bounds and their standard errors use."""
+    if se not in ("delta", "bootstrap"): raise ValueError(f"se must be 'delta' or 'bootstrap', got {se!r}")
     totals, one_sided = _checked_totals(df, y, d, z, group, one_sided)
-    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, n_boot=n_boot)
+    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, se=se,
+                   n_boot=n_boot)
     if totals.N.nunique() > 1: return _bounds_by_size(totals, level=level, seed=seed, **options)
     if totals.N.iloc[0] < 2: raise ValueError(f"groups of '{group}' have a single member: there are no peers")
     fit = _fit_size(totals, int(totals.N.iloc[0]) - 1, seed=seed, **options)
@@ -388,21 +420,17 @@ def mtr_bounds(
                              "projected on [0, 1]; see `sources`")
     if m > 1 and not one_sided: notes.append("spillover effects are not identified with m > 1 under two-sided "
                                              "noncompliance (the paper's Lemma 2 does not generalise)")
-    lower = pd.Series({k: float(point[k][0]) for k in order})
-    upper = pd.Series({k: float(point[k][1]) for k in order})
-    draws = fit["draws"].reshape(len(fit["draws"]), len(order), len(_DRAWN))
-    sources = sources.join(_share_table(fit, draws))
-    weak = [f"{k} ({what})" for k in order for what, share, se in (
-        ("target", "target_share", "se_target_share"), ("lower side's mean", "share_lower_mean", "se_share_lower_mean"),
-        ("upper side's mean", "share_upper_mean", "se_share_upper_mean"))
-        if np.isfinite(sources.loc[k, share]) and sources.loc[k, share] - 1.96 * sources.loc[k, se] <= 0]
-    if weak: notes.append(f"weak denominators: the 95% interval of the subpopulation share behind {weak} reaches 0, so "
-                          "the ratio that uses it is unstable and its standard error unreliable")
-    return _bounds_result(lower, upper, draws[:, :, :2].reshape(len(draws), -1), level, sources, notes,
-                          fit["n_groups"])
+    columns = fit["statistic"].reshape(len(order), len(_COLUMNS))
+    sources = sources.join(_share_table(fit))
+    weak = _weak_shares(sources, level)
+    if weak: notes.append(f"weak denominators: the {level:.0%} interval of the subpopulation share behind {weak} reaches "
+                          "0, so the ratio that uses it is unstable and its standard error unreliable")
+    ends = [len(_COLUMNS) * j + c for j in range(len(order)) for c in (0, 1)]
+    return _bounds_result(pd.Series(columns[:, 0], index=order), pd.Series(columns[:, 1], index=order),
+                          _select(fit["spread"], ends), level, sources, notes, fit["n_groups"])
 
 # %% ../nbs/05_bounds.ipynb #c023b
-_DRAWN = ("lower", "upper", "target share", "share of the lower side's mean", "share of the upper side's mean")
+_COLUMNS = ("lower", "upper", "target share", "share of the lower side's mean", "share of the upper side's mean")
 
 def _side_share(plan_entry, side: str, means):
     "The identified share (denominator) of the bounding mean that gives the lower or upper side (NaN for a fallback)."
@@ -412,14 +440,22 @@ def _side_share(plan_entry, side: str, means):
     source = sides[key]
     return BOUNDING_MEANS[source][1](means) if source in BOUNDING_MEANS else np.nan
 
-def _share_table(fit: dict, draws: np.ndarray) -> pd.DataFrame:
+def _share_table(fit: dict) -> pd.DataFrame:
     """Nibbering & Oosterveen's §5 shares behind each effect — its target subpopulation and the bounding means'
-    subpopulations — with bootstrap standard errors."""
-    point = fit["share_table"]
-    se = np.column_stack([_finite_std(draws[:, :, j])[0] for j in (2, 3, 4)])
+    subpopulations — with their standard errors."""
+    shape = (len(fit["order"]), len(_COLUMNS))
+    point, se = fit["statistic"].reshape(shape)[:, 2:], _spread_se(fit["spread"]).reshape(shape)[:, 2:]
+    se = np.where(np.isfinite(point), se, np.nan)  # a fallback side has no share
     names = ["target_share", "share_lower_mean", "share_upper_mean"]
     table = pd.DataFrame(point, index=fit["order"], columns=names)
     return table.join(pd.DataFrame(se, index=fit["order"], columns=[f"se_{n}" for n in names]))
+
+def _weak_shares(sources: pd.DataFrame, level: float) -> list:
+    "The effects (and which share) whose share's two-sided `level` interval reaches 0."
+    z = stats.norm.ppf(0.5 + level / 2)
+    return [f"{k} ({what})" for k in sources.index for what, share in (
+        ("target", "target_share"), ("lower side's mean", "share_lower_mean"), ("upper side's mean", "share_upper_mean"))
+        if np.isfinite(sources.loc[k, share]) and sources.loc[k, share] - z * sources.loc[k, f"se_{share}"] <= 0]
 
 def _checked_totals(df, y, d, z, group, one_sided) -> tuple:
     "The group totals of `df` (any input kind), and whether noncompliance is one-sided (decided from them if 'auto')."
@@ -428,58 +464,62 @@ def _checked_totals(df, y, d, z, group, one_sided) -> tuple:
     totals = _group_totals(df, group=group, z=z, d=d, y=y, values=_MTR_VALUES)
     return totals, bool(totals["D|0"].sum() == 0) if one_sided == "auto" else one_sided  # nobody takes up at z = 0
 
-def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, min_share, n_boot, seed) -> dict:
-    """Point bounds of one group size (`totals` of its groups, m peers), and bootstrap draws of (lower, upper, target
-    share) of each identified effect."""
-    present, values, n_kept = _equal_peer_totals(totals, m)
+def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, min_share, se, n_boot, seed) -> dict:
+    """Bounds of one group size (`totals` of its groups, m peers): the statistic (lower, upper and the three shares of
+    each identified effect, `_COLUMNS`) at the estimate, and its spread (`_spread`)."""
+    present, patterns, n_kept = _equal_peer_totals(totals, m)
     if not {"00", "10"} <= set(present) and not {"01", "11"} <= set(present):
         raise ValueError(f"instrument cells (own, peers) present: {present}; the bounds need individually randomised "
                          "instruments within groups (cells 00 and 10, or 01 and 11)")
+    width = len(FUNCTIONS) + 1  # a cell's block of totals: FUNCTIONS, then the count
     names = [(f, c) for c in present for f in FUNCTIONS]
-    to_means = lambda totals: {(f, c): totals[..., k] / totals[..., len(names) + present.index(c)]
-                               for k, (f, c) in enumerate(names)}
-    means = to_means(values.sum(axis=0))
+    as_means = lambda theta: {name: theta[..., j] for j, name in enumerate(names)}
+    mean_vector, cov, n_groups = _means_and_cov(totals, patterns, len(present))
+    means = as_means(mean_vector)
     plan = _plan(means, m, one_sided, assumptions, y_range, min_share)
     if not plan: raise ValueError(f"no effect is identified with instrument cells {present} (or every target "
                                   f"subpopulation has a share below min_share = {min_share})")
     order = list(plan)
-    def stat(totals):
+    def statistic(at):
         with np.errstate(divide="ignore", invalid="ignore"):  # a resample may empty a subgroup: left out below
-            draw = to_means(totals)
-            bounds = _evaluate_bounds(draw, plan, y_range)
+            bounds = _evaluate_bounds(at, plan, y_range)
             return np.column_stack([np.column_stack(np.broadcast_arrays(
-                *bounds[k][:2], plan[k][0].share(draw), _side_share(plan[k], "lower", draw),
-                _side_share(plan[k], "upper", draw))) for k in order])
-    return dict(n_groups=len(values), m=m, n_kept=n_kept, n_units=int(totals.N.sum()), plan=plan, order=order,
-                point=_evaluate_bounds(means, plan, y_range), share={k: float(plan[k][0].share(means)) for k in order},
-                share_table=[[float(plan[k][0].share(means)), float(_side_share(plan[k], "lower", means)),
-                              float(_side_share(plan[k], "upper", means))] for k in order],
-                draws=cluster_bootstrap(values, np.arange(len(values)), stat, n_boot=n_boot, seed=seed))
+                *bounds[k][:2], plan[k][0].share(at), _side_share(plan[k], "lower", at),
+                _side_share(plan[k], "upper", at))) for k in order])
+    if se == "bootstrap":
+        draws = cluster_bootstrap(_group_values(totals, patterns, width * len(present)), np.arange(n_groups),
+                                  lambda t: statistic(_cell_means(t, present)), n_boot=n_boot, seed=seed)
+        spread = {"draws": draws}
+    else: spread = {"cov": _delta_cov(lambda theta: statistic(as_means(theta)), mean_vector, cov)}
+    return dict(n_groups=n_groups, m=m, n_kept=n_kept, n_units=int(totals.N.sum()), plan=plan, order=order,
+                point=_evaluate_bounds(means, plan, y_range), statistic=statistic(means)[0], spread=spread)
 
-def _bounds_result(lower, upper, ends, level, sources, notes, n_clusters) -> Bounds:
-    "The `Bounds` of point ends and their bootstrap draws (columns lower, upper of each effect in turn)."
+def _bounds_result(lower, upper, spread: dict, level, sources, notes, n_clusters) -> Bounds:
+    "The `Bounds` of the ends and their spread (`_spread` of the columns lower, upper of each effect in turn)."
     order = list(lower.index)
-    se, undefined = _finite_std(ends)
-    corr = pd.Series([_finite_corr(ends[:, 2 * j], ends[:, 2 * j + 1]) for j in range(len(order))], index=order)
+    se = _spread_se(spread)
+    undefined = _finite_std(spread["draws"])[1] if "draws" in spread else 0
     if undefined: notes = list(notes) + [f"{undefined} bootstrap draw(s) of some finite bound were undefined (an empty "
                                          "subgroup in the resample) and were left out of its standard error"]
     if n_clusters < 30: notes = list(notes) + [f"the bounds rest on {n_clusters} group(s) whose peers share one "
-                                               "instrument value: bootstrap standard errors from so few groups are not "
-                                               "reliable"]
+                                               "instrument value: standard errors from so few groups are not reliable"]
     return Bounds(lower, upper, pd.Series(se[0::2], index=order), pd.Series(se[1::2], index=order), level,
-                  "MTR/MTS bounds on direct and spillover effects", sources, tuple(notes), corr, n_clusters)
+                  "MTR/MTS bounds on direct and spillover effects", sources, tuple(notes),
+                  pd.Series(_ends_corr(spread), index=order).where(np.isfinite(lower) & np.isfinite(upper)), n_clusters)
 
 # %% ../nbs/05_bounds.ipynb #c023c
 def mtr_bounds_by_size(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, assumptions=("mtr", "mts"),
                        y_range: tuple | None = None, one_sided: bool | str = "auto", min_share: float = 0.005,
-                       n_boot: int = 499, level: float = 0.95, seed=0) -> Bounds:
-    """`mtr_bounds` for groups of different sizes: each size's bounds (one bootstrap per size, independent groups)
+                       se: str = "delta", n_boot: int = 499, level: float = 0.95, seed=0) -> Bounds:
+    """`mtr_bounds` for groups of different sizes: each size's bounds (groups of different sizes are independent)
     averaged over the sizes that identify the effect, with weights π_m p_m / Σ π p (π_m: share of units in size m,
-    p_m: the identified share of the target subpopulation there), recomputed in every bootstrap draw. Units alone in
-    their group (no peers) and sizes whose instrument cells identify nothing are named in a note. Any input kind of
-    `mtr_bounds`."""
+    p_m: the identified share of the target subpopulation there), whose sampling error enters the standard errors.
+    Units alone in their group (no peers) and sizes whose instrument cells identify nothing are named in a note. Any
+    input kind of `mtr_bounds`."""
+    if se not in ("delta", "bootstrap"): raise ValueError(f"se must be 'delta' or 'bootstrap', got {se!r}")
     totals, one_sided = _checked_totals(df, y, d, z, group, one_sided)
-    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, n_boot=n_boot)
+    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, se=se,
+                   n_boot=n_boot)
     return _bounds_by_size(totals, level=level, seed=seed, **options)
 
 # %% ../nbs/05_bounds.ipynb #c023e
@@ -492,33 +532,52 @@ def _bounds_by_size(totals: pd.DataFrame, *, level, seed, one_sided, **options) 
         try: fits[n] = _fit_size(part, n, seed=stream, one_sided=one_sided, **options)
         except ValueError as error: left_out[n] = str(error).split(";")[0]
     if not fits: raise ValueError(f"no group size identifies an effect: {left_out}")
-    units = {n: fits[n]["n_units"] for n in fits}
     order = [k for k in EFFECTS if any(k in fit["order"] for fit in fits.values())]
-    lower, upper, ends, rows = {}, {}, [], {}
+    point = {n: fit["statistic"] for n, fit in fits.items()}
+    ends, rows = _pooled_ends(point, fits, order), {}
     for k in order:
-        sizes = [n for n in fits if k in fits[n]["order"]]
-        col = {n: len(_DRAWN) * fits[n]["order"].index(k) for n in sizes}
-        weigh = lambda shares: (lambda w: w / w.sum(axis=0))(np.array([units[n] * np.clip(shares[n], 0, None) for n in sizes]))
-        average = lambda w, values: np.sum([np.where(wt == 0, 0.0, wt * v) for wt, v in zip(w, values)], axis=0)
-        w = weigh({n: fits[n]["share"][k] for n in sizes})
-        lower[k] = float(average(w, [fits[n]["point"][k][0] for n in sizes]))
-        upper[k] = float(average(w, [fits[n]["point"][k][1] for n in sizes]))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_draws = weigh({n: fits[n]["draws"][:, col[n] + 2] for n in sizes})
-            ends += [average(w_draws, [fits[n]["draws"][:, col[n] + j] for n in sizes]) for j in (0, 1)]
+        sizes, _, w = _size_weights(k, point, fits)
+        average = lambda j: float(np.dot(w, [fits[n]["point"][k][j] for n in sizes]))
         describe = lambda side: "; ".join(sorted({_describe(fits[n]["plan"][k], side, float(fits[n]["point"][k][3]))
                                                   for n in sizes}))
         rows[k] = {"result": "; ".join(sorted({fits[n]["plan"][k][0].result for n in sizes})), "lower_from": describe("lower"),
-                   "upper_from": describe("upper"), "B": float(average(w, [fits[n]["point"][k][2] for n in sizes])),
-                   "omega": float(average(w, [fits[n]["point"][k][3] for n in sizes])),
+                   "upper_from": describe("upper"), "B": average(2), "omega": average(3),
                    "sizes (peers)": ", ".join(map(str, sizes))}
     notes = [f"pooled over group sizes with {sorted(fits)} peer(s): each size's bounds weighted by its units' share "
              "times the identified share of the target subpopulation (Nibbering & Oosterveen's average over sizes)",
              f"{sum(f['n_kept'] for f in fits.values())} of {int(totals.N.sum())} units have peers with equal instruments in "
              "their group", "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
     if left_out: notes.append(f"group sizes (peers) that identify nothing: {left_out}")
-    return _bounds_result(pd.Series(lower), pd.Series(upper), np.column_stack(ends), level, pd.DataFrame(rows).T,
-                          notes, sum(fit["n_groups"] for fit in fits.values()))
+    return _bounds_result(pd.Series(ends[0::2], index=order), pd.Series(ends[1::2], index=order),
+                          _pooled_spread(fits, order), level, pd.DataFrame(rows).T, notes,
+                          sum(fit["n_groups"] for fit in fits.values()))
+
+def _size_weights(effect: str, statistics: dict, fits: dict) -> tuple:
+    """The sizes that identify `effect`, the column of its lower end in each size's statistic, and the weights
+    π_m p_m / Σ π p of the sizes (p_m from `statistics[m]`, a point or draws)."""
+    sizes = [n for n in fits if effect in fits[n]["order"]]
+    col = {n: len(_COLUMNS) * fits[n]["order"].index(effect) for n in sizes}
+    w = np.array([fits[n]["n_units"] * np.clip(statistics[n][..., col[n] + 2], 0, None) for n in sizes])
+    with np.errstate(divide="ignore", invalid="ignore"): return sizes, col, w / w.sum(axis=0)
+
+def _pooled_ends(statistics: dict, fits: dict, order) -> np.ndarray:
+    "(lower, upper) of each effect in `order` averaged over sizes, from each size's statistic (a point or draws)."
+    ends = []
+    for k in order:
+        sizes, col, w = _size_weights(k, statistics, fits)
+        ends += [np.sum([np.where(wt == 0, 0.0, wt * statistics[n][..., col[n] + j]) for wt, n in zip(w, sizes)], axis=0)
+                 for j in (0, 1)]
+    return np.stack(ends, axis=-1)
+
+def _pooled_spread(fits: dict, order) -> dict:
+    "The spread of the pooled ends: the sizes' bootstrap draws pooled draw by draw, or the delta method through the weights."
+    if "draws" in next(iter(fits.values()))["spread"]:
+        return {"draws": _pooled_ends({n: fit["spread"]["draws"] for n, fit in fits.items()}, fits, order)}
+    cut = np.cumsum([len(fit["statistic"]) for fit in fits.values()])[:-1]
+    split = lambda rows: dict(zip(fits, np.split(rows, cut, axis=-1)))
+    theta = np.concatenate([fit["statistic"] for fit in fits.values()])
+    sigma = linalg.block_diag(*[fit["spread"]["cov"] for fit in fits.values()])  # sizes are independent
+    return {"cov": _delta_cov(lambda rows: _pooled_ends(split(rows), fits, order), theta, sigma)}
 
 # %% ../nbs/05_bounds.ipynb #c023d
 def _finite_std(draws: np.ndarray) -> tuple[np.ndarray, int]:
@@ -547,6 +606,38 @@ def _describe(entry, side: str, omega: float) -> str:
     if omega < 0: return "B (estimated ω < 0 counts as 0)"
     if source in ("Ymin", "Ymax"): return {"Ymin": "Y_min (worst case)", "Ymax": "Y_max (worst case)"}[source]
     return f"mu_{source} ({', '.join(sorted(a.upper() for a in needs))})"
+
+def _delta_cov(statistic, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """J Σ J' at `theta` for `statistic` (vectorised over rows of parameters), differentiated in the entries that vary;
+    an output that is not finite (a half-line end, the share of a fallback) gets variance 0."""
+    free = np.isfinite(theta) & (np.diag(sigma) > 0)
+    def at(rows):
+        full = np.repeat(theta[None, :], len(rows), axis=0)
+        full[:, free] = rows
+        return statistic(full)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jac = numerical_jacobian(at, theta[free], stacked=True)
+        jac[~np.isfinite(statistic(theta[None, :])[0])] = 0.0
+    return jac @ sigma[np.ix_(free, free)] @ jac.T
+
+def _select(spread: dict, columns) -> dict:
+    "The spread of some columns of a statistic."
+    if "draws" in spread: return {"draws": spread["draws"][:, columns]}
+    return {"cov": spread["cov"][np.ix_(columns, columns)]}
+
+def _spread_se(spread: dict) -> np.ndarray:
+    "Standard error of each column: over its finite draws (0 if it has none), or the root of its delta-method variance."
+    return _finite_std(spread["draws"])[0] if "draws" in spread else np.sqrt(np.clip(np.diag(spread["cov"]), 0, None))
+
+def _ends_corr(spread: dict) -> np.ndarray:
+    "Correlation of the lower and upper end of each effect (columns 2j, 2j + 1); 1 when a finite end does not vary."
+    if "draws" in spread:
+        draws = spread["draws"]
+        return np.array([_finite_corr(draws[:, j], draws[:, j + 1]) for j in range(0, draws.shape[1], 2)])
+    cov, variance = spread["cov"], np.clip(np.diag(spread["cov"]), 0, None)  # rounding can make a zero negative
+    scale = np.sqrt(variance[0::2] * variance[1::2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(scale > 0, np.clip(np.diagonal(cov, offset=1)[0::2] / scale, -1, 1), 1.0)
 
 # %% ../nbs/05_bounds.ipynb #c034
 IMPLICATIONS = {  # name: (function of the cell means, kind) — equalities "= 0"; inequalities written "≥ 0"
@@ -585,13 +676,16 @@ def mtr_tests(
     on the implications the instrument cells present allow (without cell 11: Prop. 1's first equality and Prop. 2's
     four d = 0 inequalities, from cells 00, 10 and 01). Groups of different sizes: each contrast is averaged over the
     sizes that allow it, weighted by their units (every size's contrast obeys the hypothesis, so the average does).
-    `details`: each contrast's estimate, standard error and t."""
+    `details`: each contrast's estimate, standard error and t. `df` may be any input kind of `mtr_bounds`."""
     if hypothesis not in HYPOTHESES: raise ValueError(f"hypothesis must be one of {list(HYPOTHESES)}: {hypothesis!r}")
     kind = HYPOTHESES[hypothesis]
-    parts = split_by_size(df, group=group)
+    totals = _group_totals(df, group=group, z=z, d=d, y=None, values={f: _MTR_VALUES[f] for f in TAKE_UP_FUNCTIONS})
+    parts = {int(n) - 1: part for n, part in totals.groupby("N")}  # by number of peers, increasing
     fits, left_out = {}, {}
     for (n, part), stream in zip(parts.items(), rng_streams(seed, len(parts)) if len(parts) > 1 else [seed]):
-        try: fits[n] = _contrasts(part, d, z, group, kind, n_boot, stream)
+        try:
+            if n == 0: raise ValueError(f"groups of '{group}' have a single member: there are no peers")
+            fits[n] = _contrasts(part, n, kind, n_boot, stream)
         except ValueError as error:
             if len(parts) == 1: raise
             left_out[n] = "no peers" if n == 0 else str(error).split(";")[0]
@@ -600,7 +694,7 @@ def mtr_tests(
     estimate, draws = [], []
     for name in rows:
         sizes = [n for n in fits if name in fits[n][0]]
-        weights = np.array([len(parts[n]) for n in sizes], dtype=float) / sum(len(parts[n]) for n in sizes)
+        weights = np.array([parts[n].N.sum() for n in sizes]) / sum(parts[n].N.sum() for n in sizes)
         estimate.append(sum(w * fits[n][1][fits[n][0].index(name)] for w, n in zip(weights, sizes)))
         draws.append(sum(w * fits[n][2][:, fits[n][0].index(name)] for w, n in zip(weights, sizes)))
     estimate, draws = np.array(estimate), np.column_stack(draws)
@@ -632,22 +726,22 @@ def mtr_tests(
                       notes=("the inequalities are necessary, not sufficient, for irrelevance",) + notes)
 
 # %% ../nbs/05_bounds.ipynb #c034c
-def _contrasts(df, d, z, group, kind, n_boot, seed) -> tuple:
-    "The implications of `kind` one group size's instrument cells allow: (names, estimates, bootstrap draws, groups)."
-    frame, cell, m, _ = _equal_peer_cells(df, group, z, d)
-    present = [c for c in CELL_LABELS if c in set(cell)]
+TAKE_UP_FUNCTIONS = ("D", "DV", "NW")  # the implications involve take-up only
+
+def _contrasts(totals: pd.DataFrame, m: int, kind: str, n_boot: int, seed) -> tuple:
+    """The implications of `kind` that one group size's instrument cells allow (`totals` of its groups, m peers):
+    (names, estimates, bootstrap draws, groups)."""
+    present, patterns, _ = _equal_peer_totals(totals, m, TAKE_UP_FUNCTIONS)
     rows = [name for name, (f, k) in IMPLICATIONS.items() if k == kind and _cells_used(f) <= set(present)]
     if not rows: raise ValueError(f"instrument cells (own, peers) present: {present}; no implication can be tested "
                                   "(Prop. 1 and Prop. 2 need cells 00, 10 and 01, or 10, 01 and 11)")
-    funcs = _unit_functions(frame.assign(y=0.0), m)  # the implications involve take-up only
-    names = [(f, c) for c in present for f in ("D", "DV", "NW")]
-    values = np.column_stack([funcs[f] * (cell == c) for f, c in names] + [(cell == c) * 1.0 for c in present])
-    to_means = lambda t: {(f, c): t[..., k] / t[..., len(names) + present.index(c)] for k, (f, c) in enumerate(names)}
+    values = _group_values(totals, patterns, (len(TAKE_UP_FUNCTIONS) + 1) * len(present))
     def stat(t):
         with np.errstate(divide="ignore", invalid="ignore"):  # an empty cell in a resample: left out by the caller
-            return np.column_stack([IMPLICATIONS[name][0](to_means(t)) for name in rows])
-    draws = cluster_bootstrap(values, frame.group.to_numpy(), stat, n_boot=n_boot, seed=seed)
-    return rows, stat(values.sum(axis=0)[None, :])[0], draws, frame.group.nunique()
+            means = _cell_means(t, present, TAKE_UP_FUNCTIONS)
+            return np.column_stack([IMPLICATIONS[name][0](means) for name in rows])
+    draws = cluster_bootstrap(values, np.arange(len(values)), stat, n_boot=n_boot, seed=seed)
+    return rows, stat(values.sum(axis=0)[None, :])[0], draws, len(values)
 
 def _wald_test(estimate, se, centred) -> tuple:
     """Joint test that the contrasts are 0: (statistic, df, p-value, method). A contrast with no sampling variance that
@@ -681,22 +775,23 @@ def bounds_width_curve(shares=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3), base: dict
     for share in shares:
         probs = {**base, swap[0]: base[swap[0]] - share, swap[1]: share}
         pop = simulate_mtr_pairs({k: v for k, v in probs.items() if v > 0}, n_pairs=4_000, noise_sd=0.0, exact=True)
-        fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", n_boot=2, min_share=1e-9)
+        fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", min_share=1e-9)
         rows[share] = pd.concat([fit.lower.add_suffix(" lower"), fit.upper.add_suffix(" upper"),
                                  mtr_truth(pop, 1).add_suffix(" truth")])
     return pd.DataFrame(rows).T.rename_axis(f"share of {swap[1]} pairs")
 
 # %% ../nbs/05_bounds.ipynb #c043
-def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | None = None, n_boot: int = 199,
-                 level: float = 0.95, outcomes: dict = P1_OUTCOMES, seed=0) -> pd.Series:
+def mtr_coverage(n_reps: int = 500, n_pairs: int = 2_000, pair_probs: dict | None = None, se: str = "delta",
+                 n_boot: int = 199, level: float = 0.95, outcomes: dict = P1_OUTCOMES, seed=0) -> pd.Series:
     """Share of replications of `simulate_mtr_pairs(pair_probs, n_pairs, outcomes)` (default pairs `P1_PAIRS`) whose
-    confidence interval covers the true effect (from the potential outcomes of that replication). `seed`: an int, a
-    `np.random.Generator` or None; replication r draws its data and then its bootstrap from the r-th of
-    `ivspill.core.rng_streams(seed, n_reps)`."""
+    confidence interval (standard errors by `se`, as in `mtr_bounds`) covers the true effect (from the potential
+    outcomes of that replication). `seed`: an int, a `np.random.Generator` or None; replication r draws its data (and
+    bootstrap) from the r-th of `ivspill.core.rng_streams(seed, n_reps)`."""
     covered = []
-    for stream in rng_streams(seed, n_reps):  # each replication's bootstrap is vectorised
+    for stream in rng_streams(seed, n_reps):  # each replication's fit is vectorised
         sim = simulate_mtr_pairs(pair_probs, n_pairs=n_pairs, outcomes=outcomes, seed=stream)
-        fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", n_boot=n_boot, level=level, seed=stream)
+        fit = mtr_bounds(sim, y="y", d="d", z="z", group="group", se=se, n_boot=n_boot, level=level,
+                         seed=stream)
         truth = mtr_truth(sim, 1)
         covered.append((fit.ci_lower <= truth) & (truth <= fit.ci_upper))
     return pd.DataFrame(covered).mean().rename("coverage")
@@ -708,7 +803,7 @@ _P1_BOUNDS = {"tau_D(0)": (9 / 10, 43 / 20), "tau_D(1)": (117 / 95, 489 / 190), 
 
 def _p1_bounds():
     return mtr_bounds(simulate_mtr_pairs(P1_PAIRS, n_pairs=80, noise_sd=0.0, exact=True), y="y", d="d", z="z",
-                      group="group", n_boot=2)
+                      group="group")
 
 # %% ../nbs/05_bounds.ipynb #c049a
 for _effect, (_low, _high) in _P1_BOUNDS.items():

@@ -29,7 +29,8 @@ __all__ = ['COV_TYPES', 'FIRST_STAGE_UNDEFINED', 'REPRODUCTION_KINDS', 'REPRODUC
            'IVResults', 'tsls', 'resolve_cov_type', 'ols', 'numerical_jacobian', 'delta_method', 'cell_mean_estimates',
            'functionals', 'LogitFit', 'fit_logit', 'with_estimated_score', 'rng', 'rng_streams', 'cluster_bootstrap',
            'Reproduction', 'reproduction', 'registered_reproductions', 'run_reproductions', 'replicate_cli',
-           'require_extra', 'as_frame', 'check_source', 'CellSums', 'cell_sums', 'local_rows']
+           'require_extra', 'as_frame', 'check_source', 'CellSums', 'cell_sums', 'local_rows', 'cell_sums_sql',
+           'SumsTable']
 
 # %% ../nbs/00_core.ipynb #c005
 def as_list(cols) -> list:
@@ -846,7 +847,7 @@ def _fit(df, y, endog, instruments, exog, absorb, cluster, cov_type, constant, t
         cluster_codes, n_clusters = check_clusters(data[cluster], cluster) if cluster is not None else (None, 0)
         design = _columns_design(data, y, endog, instruments, exog, absorb, cluster, cluster_codes, n_clusters, constant)
     else:
-        df = as_frame(df)  # a TypeError for what no engine reads
+        df = df if isinstance(df, SumsTable) else as_frame(df)  # a TypeError for what no engine reads
         if cov_type == "robust":
             raise ValueError("heteroskedasticity-robust (HC1) standard errors need every row's score, which data kept "
                              "where they live do not give: pass `cluster` (CR1, from cluster sums) or "
@@ -1267,6 +1268,9 @@ def as_frame(
     relation, a dask DataFrame, or a path to parquet file(s), read lazily (by duckdb, polars or dask, the first
     installed)."""
     if isinstance(data, (str, Path)): return _scan_parquet(data)
+    if isinstance(data, SumsTable):
+        raise TypeError("a SumsTable (cell sums computed elsewhere) feeds the estimators that reduce their data to "
+                        "cell sums (see `cell_sums`); this one needs the rows")
     nw = _narwhals()
     with warnings.catch_warnings():  # narwhals announces that dask support moves to a plug-in; it works meanwhile
         warnings.simplefilter("ignore", FutureWarning)
@@ -1281,19 +1285,26 @@ def _not_binary(nw, column: str, dtype):
     "True where `column` is neither 0 nor 1 (compared in its own type: polars does not compare floats with integers)."
     return ~nw.col(column).is_in([0.0, 1.0] if dtype.is_float() else [0, 1])
 
-def _engine_summary(frame, numeric, binary, keys, varying) -> pd.Series:
-    "One aggregation in the engine: rows, missing and non-finite counts, non-binary counts, minima and maxima."
-    nw = _narwhals()
-    schema = frame.collect_schema()
+def _engine_summary(frame, numeric, binary, keys, varying) -> tuple[pd.Series, Callable]:
+    """The columns checked for presence and type, then one aggregation in the engine: rows, missing and non-finite
+    counts, non-binary counts, minima and maxima; and a query for (up to 5) other values of a binary column."""
+    nw, schema = _narwhals(), frame.collect_schema()
+    columns = list(dict.fromkeys(numeric + binary + keys))
+    absent = [c for c in columns if c not in schema]
+    if absent: raise ValueError(f"column(s) {absent} not in the data frame (it has {list(schema)[:12]})")
+    for c in dict.fromkeys(numeric + binary):
+        if not (schema[c].is_numeric() or schema[c] == nw.Boolean):
+            raise ValueError(f"column '{c}' must be numeric; it has dtype {schema[c]}")
     floats = {c for c in numeric + binary if schema[c].is_float()}
     exprs = [nw.len().alias("rows")]
-    for c in dict.fromkeys(numeric + binary + keys):
+    for c in columns:
         missing = nw.col(c).is_null() | nw.col(c).is_nan() if c in floats else nw.col(c).is_null()
         exprs.append(missing.sum().alias(f"missing|{c}"))
     exprs += [(~nw.col(c).is_finite()).sum().alias(f"infinite|{c}") for c in floats]
     exprs += [_not_binary(nw, c, schema[c]).sum().alias(f"nonbinary|{c}") for c in binary if schema[c] != nw.Boolean]
     exprs += [e for c in varying for e in (nw.col(c).min().alias(f"min|{c}"), nw.col(c).max().alias(f"max|{c}"))]
-    return _collect(frame.select(exprs)).iloc[0]
+    other_values = lambda c: _collect(frame.filter(_not_binary(nw, c, schema[c])).select(c).unique().head(5))[c]
+    return _collect(frame.select(exprs)).iloc[0], other_values
 
 # %% ../nbs/00_core.ipynb #c074
 def check_source(
@@ -1304,26 +1315,18 @@ def check_source(
     varying=(),  # columns that must take at least two values
 ) -> int:
     """`check_frame` for data of any kind (see `cell_sums`): a pandas frame is checked in memory, other data in their
-    engine by one aggregation (and one more query naming the offending values if a binary column is not 0/1), with
-    the same errors. Returns the number of rows."""
+    engine by one aggregation (and one more query naming the offending values if a binary column is not 0/1), a
+    `SumsTable` from its counts, extremes and sums, with the same errors. Returns the number of rows."""
     if isinstance(data, pd.DataFrame): return len(check_frame(data, numeric, binary, keys, varying))
-    frame = as_frame(data)
     numeric, binary, keys, varying = map(as_list, (numeric, binary, keys, varying))
-    nw, schema = _narwhals(), frame.collect_schema()
-    columns = list(dict.fromkeys(numeric + binary + keys))
-    absent = [c for c in columns if c not in schema]
-    if absent: raise ValueError(f"column(s) {absent} not in the data frame (it has {list(schema)[:12]})")
-    for c in dict.fromkeys(numeric + binary):
-        if not (schema[c].is_numeric() or schema[c] == nw.Boolean):
-            raise ValueError(f"column '{c}' must be numeric; it has dtype {schema[c]}")
-    summary = _engine_summary(frame, numeric, binary, keys, varying)
+    summarise = _table_summary if isinstance(data, SumsTable) else lambda d, *a: _engine_summary(as_frame(d), *a)
+    summary, other_values = summarise(data, numeric, binary, keys, varying)
     if summary["rows"] == 0: raise ValueError("the data frame has no rows")
-    for c in columns:
+    for c in dict.fromkeys(numeric + binary + keys):
         if summary[f"missing|{c}"]: raise ValueError(_missing_message(c, int(summary[f"missing|{c}"])))
         if summary.get(f"infinite|{c}", 0): raise ValueError(f"column '{c}' has infinite values")
     for c in binary:
-        if summary.get(f"nonbinary|{c}", 0):  # (booleans are binary)
-            check_binary(_collect(frame.filter(_not_binary(nw, c, schema[c])).select(c).unique().head(5))[c], c)
+        if summary.get(f"nonbinary|{c}", 0): check_binary(other_values(c), c)  # (booleans are binary)
     for c in varying:
         if summary[f"min|{c}"] == summary[f"max|{c}"]: raise ValueError(_constant_message(c, summary[f"min|{c}"]))
     return int(summary["rows"])
@@ -1420,7 +1423,7 @@ def _engine_means(frame, names) -> np.ndarray:
 
 # %% ../nbs/00_core.ipynb #c078
 def cell_sums(
-    data,  # a pandas, polars or dask DataFrame, a polars LazyFrame, a duckdb relation, or a path to parquet file(s)
+    data,  # a pandas, polars or dask DataFrame, a polars LazyFrame, a duckdb relation, parquet path(s), a `SumsTable`
     *,
     by,  # the key column(s) whose combinations are the cells
     values,  # the numeric column(s) to sum, with their cross-products
@@ -1429,17 +1432,19 @@ def cell_sums(
 ) -> CellSums:
     """Validate `data` and reduce it, in its own engine, to the counts, sums and cross-product sums of `values` in
     each cell of `by`: the errors of `check_frame` (missing values, non-numeric or non-binary columns, no variation),
-    then one pass for the column means (the shift) and one `GROUP BY` for the sums."""
+    then one pass for the column means (the shift) and one `GROUP BY` for the sums. A `SumsTable` (sums computed
+    elsewhere) is checked from its counts and extremes and added up to the cells of `by`."""
     by, values, binary = as_list(by), as_list(values), as_list(binary)
     numeric = [c for c in values if c not in binary]
     if isinstance(data, pd.DataFrame):
         check_frame(data, numeric=numeric, binary=binary, keys=by, varying=varying)  # (its returned subset may be a copy)
         shift = data[values].mean().to_numpy(dtype=float)
         return _cell_table(_pandas_cell_sums(data, by, values, shift), by, values, shift)
-    frame = as_frame(data)
-    check_source(frame, numeric=numeric, binary=binary, keys=by, varying=varying)
-    shift = _engine_means(frame, values)
-    return _cell_table(_engine_cell_sums(frame, by, values, shift), by, values, shift)
+    source = data if isinstance(data, SumsTable) else as_frame(data)
+    check_source(source, numeric=numeric, binary=binary, keys=by, varying=varying)
+    if isinstance(source, SumsTable): return _table_cell_sums(source, by, values)
+    shift = _engine_means(source, values)
+    return _cell_table(_engine_cell_sums(source, by, values, shift), by, values, shift)
 
 # %% ../nbs/00_core.ipynb #c078r
 def local_rows(
@@ -1455,3 +1460,145 @@ def local_rows(
     if isinstance(data, pd.DataFrame): return data.loc[(data[column] - center).abs() < reach, as_list(columns)]
     nw = _narwhals()
     return _collect(as_frame(data).filter((nw.col(column) - center).abs() < reach).select(as_list(columns)))
+
+# %% ../nbs/00_core.ipynb #c083b
+_PER_VALUE = ("n", "min", "max", "shift", "sum")  # the columns of each value v: n_v, min_v, max_v, shift_v, sum_v
+
+def _cross_column(values: list, v: str, w: str) -> str:
+    "The column of Σ (v − shift)(w − shift): `cross_<v>_<w>`, v before w in `values`."
+    v, w = sorted((v, w), key=values.index)
+    return f"cross_{v}_{w}"
+
+def _sums_columns(by: list, values: list) -> list:
+    "The columns of a table of cell sums, checked: plain SQL identifiers, none twice even ignoring case (as SQL)."
+    odd = [c for c in by + values if not (isinstance(c, str) and c.isidentifier() and c.isascii())]
+    if odd: raise ValueError(f"column name(s) {odd} are not plain SQL identifiers (letters, digits, underscores): "
+                             "rename them in a view first")
+    columns = [*by, "n", *(f"{s}_{v}" for v in values for s in _PER_VALUE),
+               *(_cross_column(values, v, w) for i, v in enumerate(values) for w in values[i:])]
+    lowered = pd.Series(columns).str.lower()
+    twice = sorted(set(lowered[lowered.duplicated()]))
+    if twice: raise ValueError(f"the table of cell sums would have the column(s) {twice} twice (SQL ignores case): "
+                               "rename the key or value columns")
+    return columns
+
+def _as_numbers(column: pd.Series) -> pd.Series:
+    "A column of numbers held as objects (decimals) as floats; anything else as it is, for the checks to name."
+    if column.dtype != object: return column
+    try:
+        return column.astype(float)
+    except (TypeError, ValueError):
+        return column
+
+# %% ../nbs/00_core.ipynb #c083c
+def cell_sums_sql(
+    table: str,  # what follows FROM: a table or view name (qualified as the engine wants), or a subquery with an alias
+    *,
+    by,  # the key column(s) whose combinations are the cells
+    values,  # the numeric column(s) to sum, with their cross-products
+) -> str:
+    """The SQL that reduces `table` to its cell sums, to run where the data are: per cell of `by`, the count `n`; per
+    column v of `values`, its non-missing count `n_v`, `min_v`, `max_v`, its mean over the table `shift_v` (the same
+    on every row) and `sum_v` = Σ (v − shift_v); per pair v, w (v first in `values`), `cross_v_w` =
+    Σ (v − shift_v)(w − shift_w). Standard SQL (a WITH clause, CROSS JOIN, COUNT, MIN, MAX, AVG, SUM, GROUP BY), no
+    casts and no quoted names. Pass its result to `SumsTable`."""
+    by, values = as_list(by), as_list(values)
+    _sums_columns(by, values)
+    centred = {v: f"src.{v} - means.shift_{v}" for v in values}
+    columns = [f"src.{c}" for c in by] + ["COUNT(*) AS n"]
+    for v in values:
+        columns += [f"COUNT(src.{v}) AS n_{v}", f"MIN(src.{v}) AS min_{v}", f"MAX(src.{v}) AS max_{v}",
+                    f"MIN(means.shift_{v}) AS shift_{v}", f"SUM({centred[v]}) AS sum_{v}"]
+    columns += [f"SUM(({centred[v]}) * ({centred[w]})) AS {_cross_column(values, v, w)}"
+                for i, v in enumerate(values) for w in values[i:]]
+    keys = ", ".join(f"src.{c}" for c in by)
+    return "\n".join([f"WITH src AS (SELECT {', '.join(dict.fromkeys(by + values))} FROM {table}),",
+                      f"     means AS (SELECT {', '.join(f'AVG({v}) AS shift_{v}' for v in values)} FROM src)",
+                      "SELECT " + ",\n       ".join(columns), "FROM src CROSS JOIN means",
+                      *([f"GROUP BY {keys}", f"ORDER BY {keys}"] if by else [])])
+
+# %% ../nbs/00_core.ipynb #c083f
+class SumsTable:
+    """A table of cell sums computed where the data live, laid out as `cell_sums_sql` writes it (one row per cell of
+    the keys `by`), to pass as the data to the estimators that reduce their data with `cell_sums`: they add its cells
+    up to their own (whose keys must be among `by`) and check it as they check rows."""
+    def __init__(
+        self,
+        frame,  # the table: a pandas DataFrame, or a polars frame or duckdb relation holding it
+        *,
+        by,  # its key column(s), as given to `cell_sums_sql`
+        values,  # its summed column(s), as given to `cell_sums_sql` (in the same order)
+    ):
+        self.by, self.values = as_list(by), as_list(values)
+        expected = _sums_columns(self.by, self.values)
+        frame = frame if isinstance(frame, pd.DataFrame) else _collect(as_frame(frame))
+        found = {str(c).lower(): c for c in frame.columns}  # some warehouses upper-case unquoted names
+        absent = [c for c in expected if c.lower() not in found]
+        if absent:
+            raise ValueError(f"the table of cell sums lacks the column(s) {absent[:8]}: compute it with "
+                             f"cell_sums_sql(table, by={self.by}, values={self.values})")
+        frame = frame[[found[c.lower()] for c in expected]].set_axis(expected, axis=1)
+        counted = expected[len(self.by):]
+        frame[counted] = frame[counted].apply(_as_numbers)  # some drivers return NUMERIC results as decimals
+        shifts = frame[[f"shift_{v}" for v in self.values]]
+        if (shifts.nunique() > 1).any():
+            raise ValueError("the rows of the table of cell sums are centred at different shifts: sum every cell "
+                             "about one shift (one query, or partial sums re-centred before they are added)")
+        self.frame = frame[frame["n"] > 0].reset_index(drop=True)  # (an empty cell holds no rows)
+
+    def __repr__(self) -> str:
+        return f"SumsTable({len(self.frame)} cells of {self.by}; sums of {self.values})"
+
+# %% ../nbs/00_core.ipynb #c083g
+def _strictly_between(table: SumsTable, c: str) -> bool:
+    """Whether column `c`, whose extremes are 0 and 1, also takes values in between: Σ v(1 − v) > 0 beyond rounding,
+    from Σ v = Σ u + n·s and Σ v² = Σ u² + 2s·Σ u + n·s² (u = v − s, s the shift)."""
+    n, s = table.frame["n"].sum(), table.frame[f"shift_{c}"].iloc[0]
+    total, square = table.frame[f"sum_{c}"].sum(), table.frame[_cross_column(table.values, c, c)].sum()
+    return total + n * s - (square + 2 * s * total + n * s**2) > 1e-9 * n
+
+def _table_summary(table: SumsTable, numeric, binary, keys, varying) -> tuple[pd.Series, Callable]:
+    """`_engine_summary` read off a table of cell sums: missing values from the counts, non-finite values, variation
+    and binary columns from the extremes (and Σ v(1 − v) = 0); and the other values of a binary column."""
+    columns = list(dict.fromkeys(numeric + binary + keys))
+    absent = [c for c in columns if c not in table.by + table.values]
+    if absent: raise ValueError(f"column(s) {absent} not in the table of cell sums (keys {table.by}, sums of "
+                                f"{table.values})")
+    unkeyed = [c for c in keys if c not in table.by]
+    if unkeyed: raise ValueError(f"column(s) {unkeyed} are not keys of the table of cell sums (keys {table.by}): its "
+                                 "cells must split every cell the estimator needs; add them to the GROUP BY")
+    frame, n = table.frame, table.frame["n"]
+    summary, extremes = {"rows": n.sum()}, {}
+    for c in columns:
+        keyed = c in table.by
+        low, high = (frame[c], frame[c]) if keyed else (frame[f"min_{c}"], frame[f"max_{c}"])
+        if c in numeric + binary and not (pd.api.types.is_numeric_dtype(low) or pd.api.types.is_bool_dtype(low)):
+            raise ValueError(f"column '{c}' must be numeric; it has dtype {low.dtype}")
+        summary[f"missing|{c}"] = n[low.isna()].sum() if keyed else n.sum() - frame[f"n_{c}"].sum()
+        summary[f"min|{c}"], summary[f"max|{c}"], extremes[c] = low.min(), high.max(), pd.unique(pd.concat([low, high]))
+        summary[f"infinite|{c}"] = c in numeric + binary and np.isinf(extremes[c].astype(float)).any()
+        if not (keyed or summary[f"missing|{c}"] or summary[f"infinite|{c}"] or np.isfinite(
+                frame[[f"sum_{c}", _cross_column(table.values, c, c)]].to_numpy(dtype=float)).all()):
+            raise ValueError(f"column '{c}' has NaN values, which the engine counted as present (not NULL); drop or "
+                             "impute them first")
+    for c in binary:
+        summary[f"nonbinary|{c}"] = not np.isin(extremes[c], (0, 1)).all() or (
+            c not in table.by and _strictly_between(table, c))
+
+    def other_values(c):
+        outside = extremes[c][~np.isin(extremes[c], (0, 1))]
+        if len(outside): return outside
+        raise ValueError(f"column '{c}' must be binary (0/1); it also takes values strictly between 0 and 1")
+    return pd.Series(summary), other_values
+
+def _table_cell_sums(table: SumsTable, by, values) -> CellSums:
+    "The table's sums added up to the cells of `by`: sums and cross-products about one shift add over cells."
+    unsummed = [v for v in values if v not in table.values]
+    if unsummed: raise ValueError(f"column(s) {unsummed} are not summed in the table of cell sums (it sums "
+                                  f"{table.values}): add them to the `values` of cell_sums_sql")
+    frame, k = table.frame, len(values)
+    sums = pd.DataFrame({"n": frame["n"], **{f"s|{j}": frame[f"sum_{v}"] for j, v in enumerate(values)},
+                         **{f"q|{i}|{j}": frame[_cross_column(table.values, values[i], values[j])]
+                            for i in range(k) for j in range(i, k)}})
+    cells = sums.groupby([frame[c] for c in by]).sum().reset_index() if by else sums.sum().to_frame().T
+    return _cell_table(cells, by, values, frame[[f"shift_{v}" for v in values]].iloc[0].to_numpy(dtype=float))

@@ -144,7 +144,7 @@ def bounds_panel(share_ss: float = 0.1, n_pairs: int = 4_000, assumptions=("mtr"
     share_ss = round(share_ss * 1000) / 1000  # exact populations need whole counts
     probs = {"AA": 0.1, "AC": 0.15, "AN": 0.05, "CC": 0.4 - share_ss, "NC": 0.2, "NN": 0.1, "SS": share_ss}
     pop = simulate_mtr_pairs({k: v for k, v in probs.items() if v > 0}, n_pairs=n_pairs, noise_sd=0.0, exact=True)
-    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", assumptions=assumptions, n_boot=2, min_share=1e-9)
+    fit = mtr_bounds(pop, y="y", d="d", z="z", group="group", assumptions=assumptions, min_share=1e-9)
     return pd.DataFrame({"lower": fit.lower, "upper": fit.upper, "truth": mtr_truth(pop, 1)})
 
 def plot_bounds(share_ss: float = 0.1, assumptions=("mtr", "mts"), n_pairs: int = 4_000, ax=None):

@@ -185,19 +185,32 @@ def assert_same_bounds(ours, reference, tol=1e-10):
     pd.testing.assert_frame_equal(ours.sources, reference.sources, rtol=tol)
 
 
-BOUNDS = lambda data: ivspill.mtr_bounds(data, y="y", d="d", z="z", group="group", n_boot=49, seed=3)
+BOUNDS = lambda data: ivspill.mtr_bounds(data, y="y", d="d", z="z", group="group")
+BOOTSTRAP_BOUNDS = lambda data: ivspill.mtr_bounds(data, y="y", d="d", z="z", group="group", se="bootstrap", n_boot=49,
+                                                   seed=3)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_mtr_bounds_give_the_in_memory_numbers(groups, kind, tmp_path):
-    """Point bounds and group-bootstrap draws from group totals computed in the engine: pairs (two-sided) and, but for
-    dask, groups of two and three sizes with units alone."""
+    """Point bounds with delta-method and group-bootstrap standard errors from group totals computed in the engine:
+    pairs (two-sided) and, but for dask, groups of two and three sizes with units alone."""
     two = groups[groups.group.between(0, 99_999)].reset_index(drop=True)
-    assert_same_bounds(BOUNDS(as_kind(two, kind, tmp_path)), BOUNDS(two))
+    for fit in (BOUNDS, BOOTSTRAP_BOUNDS): assert_same_bounds(fit(as_kind(two, kind, tmp_path)), fit(two))
     if kind == "dask": return
     folder = tmp_path / "mixed"
     folder.mkdir()
     assert_same_bounds(BOUNDS(as_kind(groups, kind, folder)), BOUNDS(groups))
+
+
+@pytest.mark.parametrize("hypothesis", ["irrelevance", "sutva"])
+@pytest.mark.parametrize("kind", ["polars", "duckdb", "parquet"])
+def test_mtr_tests_give_the_in_memory_numbers(groups, kind, hypothesis, tmp_path):
+    "The tests of Props 1–2 from group totals computed in the engine, on groups of two and three sizes."
+    run = lambda data: ivspill.mtr_tests(data, d="d", z="z", group="group", hypothesis=hypothesis, n_boot=99, seed=4)
+    ours, reference = run(as_kind(groups, kind, tmp_path)), run(groups)
+    np.testing.assert_allclose([ours.statistic, ours.p_value], [reference.statistic, reference.p_value], rtol=1e-10)
+    pd.testing.assert_frame_equal(ours.details, reference.details, rtol=1e-10)
+    assert ours.notes == reference.notes
 
 
 BOUNDS_DAMAGES = {
