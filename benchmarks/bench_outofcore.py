@@ -8,9 +8,11 @@ the cluster, the workers') over its level once imports are done, the engine has 
 the data are loaded: allocations of duckdb, polars and arrow are invisible to tracemalloc. Routes alternate within
 each round; times are the minimum over rounds, memory the largest rise. All routes must give numpy's numbers (1e-10
 relative) before the table is written; the LocalCluster, a minute a round here, runs once. A second table times
-msmm_iv in memory at n = 1e7 against the one-pass floor (a bincount per summed column), with its peak memory.
+msmm_iv, tsls, pair_wald and mtr_bounds in memory at n = 1e7 against the one-pass floor of their data (a bincount
+per summed column), with their peak memory.
 
     python benchmarks/bench_outofcore.py [--rows 100000000] [--sites 100] [--runs 3] [--memory-rows 10000000]
+                                         [--in-memory-only]
 """
 import argparse
 import json
@@ -194,29 +196,50 @@ def out_of_core(rows: int, n_sites: int, runs: int, once=SLOWEST):
 
 
 def in_memory(n: int, n_sites: int, runs: int):
-    "msmm_iv on n rows in memory against the one-pass floor, and its peak memory beyond the input."
+    """The cell-sum estimators on n rows in memory against the one-pass floor of their data (a bincount per summed
+    column by cell or group), with their peak memory beyond the input."""
     import ivspill
+    from ivspill.pairs import simulate_pairs
     df = trial_chunk(site_parameters(n_sites), n, np.random.default_rng(2))
     site, t, y, m = (df[c].to_numpy() for c in ("site", "t", "y", "m"))
+    pairs = simulate_pairs(n // 2, shares=(0, 0, 0.45, 0.25, 0.3), cell_probs=(0.2, 0.3, 0.3, 0.2),
+                           seed=0)[["group", "z", "d", "y"]]
+    group, z, d, y_pairs = (pairs[c].to_numpy() for c in ("group", "z", "d", "y"))
 
-    def floor():
+    def trial_floor():
         codes = 2 * site.astype(np.int64) + t
         return [np.bincount(codes)] + [np.bincount(codes, weights=v) for v in (y, m)]
 
-    fit = lambda data=df: ivspill.msmm_iv(data, y="y", d="m", z="t", site="site")
-    fit()
-    times = race({"msmm_iv": fit, "floor": floor}, runs=runs)
+    def pair_floor():
+        return [np.bincount(group)] + [np.bincount(group, weights=v) for v in (z, d, y_pairs)]
+
+    estimators = {  # name: (fit, its floor, the data)
+        "msmm_iv (UJIVE, site jackknife)": (lambda: ivspill.msmm_iv(df, y="y", d="m", z="t", site="site"), trial_floor, df),
+        "tsls (site effects, CR1 by site)": (lambda: ivspill.tsls(df, y="y", d="m", z="t", absorb="site", cluster="site"),
+                                             trial_floor, df),
+        "pair_wald (CR1 by pair)": (lambda: ivspill.pair_wald(pairs, y="y", d="d", z="z", group="group"), pair_floor,
+                                    pairs),
+        "mtr_bounds (delta method)": (lambda: ivspill.mtr_bounds(pairs, y="y", d="d", z="z", group="group"), pair_floor,
+                                      pairs),
+    }
+    rows = [f"### The cell-sum estimators in memory: n = {n:,} rows", "",
+            f"| estimator | seconds (min of {runs}) | floor (seconds) | × floor | peak memory beyond the input |",
+            "|---|---|---|---|---|"]
+    for name, (fit, floor, data) in estimators.items():
+        fit()
+        times = race({"fit": fit, "floor": floor}, runs=runs)
+        size = data.memory_usage(index=False).sum()
+        rows.append(f"| {name} | {times['fit']:.3f} | {times['floor']:.3f} | {times['fit'] / times['floor']:.1f} | "
+                    f"{peak_memory(fit) / size:.2f}× ({size / 2**20:,.0f} MiB) |")
+    compact = df.memory_usage(index=False).sum()
     wide = df.astype({"site": np.int64, "t": np.int64, "m": np.float64})  # the same data in 8-byte columns
-    memory = [f"{layout}: {peak / 2**20:,.0f} MiB = {peak / size:.2f}× the input ({size / 2**20:,.0f} MiB)"
-              for layout, data in [("site int32, t and m int8, y float64", df), ("all 8-byte columns", wide)]
-              for peak, size in [(peak_memory(lambda: fit(data)), data.memory_usage(index=False).sum())]]
-    append_results([f"### msmm_iv in memory: n = {n:,}, {n_sites} sites, UJIVE + site jackknife", "",
-                    f"| | seconds (min of {runs}) | × floor |", "|---|---|---|",
-                    f"| msmm_iv | {times['msmm_iv']:.3f} | {times['msmm_iv'] / times['floor']:.1f} |",
-                    f"| one-pass floor | {times['floor']:.3f} | 1 |", "",
-                    "Floor: codes = 2·site + t, then `np.bincount` of the codes for the counts and once more weighted "
-                    "by each summed column (y, m). msmm_iv's peak memory beyond the input (tracemalloc), "
-                    + "; ".join(memory) + ".", ""])
+    wide_peak = peak_memory(lambda: ivspill.msmm_iv(wide, y="y", d="m", z="t", site="site"))
+    append_results(rows + ["", f"The trial ({n_sites} sites) has site int32, t and m int8, y float64 "
+                           f"({compact / 2**20:,.0f} MiB); msmm_iv on the same data in 8-byte columns peaks at "
+                           f"{wide_peak / wide.memory_usage(index=False).sum():.2f}× the input. The pairs "
+                           f"({n // 2:,}, one-sided noncompliance) have 8-byte columns group, z, d, y. Floor: codes "
+                           "2·site + t (trial) or the group (pairs), then `np.bincount` of the codes once for the "
+                           "counts and once weighted by each summed column. Peak memory by tracemalloc.", ""])
 
 
 if __name__ == "__main__":
@@ -227,9 +250,10 @@ if __name__ == "__main__":
     parser.add_argument("--memory-rows", type=int, default=10_000_000, help="n of the in-memory table")
     parser.add_argument("--route", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--in-memory-only", action="store_true", help="only the in-memory table")
     args = parser.parse_args()
     if args.route:
         print(json.dumps(run_route(args.route, args.path)))
     else:
-        out_of_core(args.rows, args.sites, args.runs)
+        if not args.in_memory_only: out_of_core(args.rows, args.sites, args.runs)
         in_memory(args.memory_rows, args.sites, args.runs)

@@ -13,14 +13,15 @@ import pandas as pd
 from scipy import linalg, stats
 
 from .core import (Bounds, TestResult, as_frame, check_frame, check_source, cluster_bootstrap, group_sums,
-                          numerical_jacobian, reproduction, rng, rng_streams, wald_statistic, _collect, _narwhals)
+                          numerical_jacobian, reproduction, rng, rng_streams, wald_statistic, _collect, _engine_means,
+                          _narwhals)
 from .pairs import _unit_values, _with_group_totals
 
 # %% auto #0
 __all__ = ['MTR_TYPES', 'MTR_TAKE_UP', 'P1_OUTCOMES', 'P1_PAIRS', 'FLAT_OUTCOMES', 'CELL_LABELS', 'FUNCTIONS', 'BOUNDING_MEANS',
-           'FALLBACKS', 'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES',
-           'TAKE_UP_FUNCTIONS', 'allowed_pairs', 'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds',
-           'mtr_bounds_by_size', 'mtr_tests', 'bounds_width_curve', 'mtr_coverage']
+           'FALLBACKS', 'MTR_MTS', 'MTS', 'EFFECTS', 'ONE_SIDED_EFFECTS', 'IMPLICATIONS', 'HYPOTHESES', 'allowed_pairs',
+           'simulate_mtr_pairs', 'simulate_mtr_groups', 'mtr_truth', 'mtr_bounds', 'mtr_bounds_by_size', 'mtr_tests',
+           'bounds_width_curve', 'mtr_coverage']
 
 # %% ../nbs/05_bounds.ipynb #c005
 MTR_TYPES = ("A", "S", "C", "P", "G", "N")
@@ -250,8 +251,8 @@ def _has_cells(mean: str, present) -> bool:
 def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
     """Lower and upper bounds (and B, ω̂) of each planned effect; `means` values may be arrays (bootstrap draws).
     ω is a share, so the ends use ω̂ projected on [0, 1]: for either sign of ω̂ the lower end is B + s·ω·μ at the
-    bounding mean that makes it lowest. A side with no bounding mean is a half-line whenever ω̂ ≠ 0 (its sign aside);
-    only ω̂ = 0 exactly (no unit can be a spillover complier) makes it the point B."""
+    bounding mean that makes it lowest. A side with no bounding mean is a half-line (whatever the sign of ω̂); a side
+    planned "B" (ω = 0 by design, see `_point_at_zero_omega`) is the point B."""
     def value(source):
         if source in ("inf", "-inf"): return float(source)
         if source in ("Ymin", "Ymax"): return y_range[0] if source == "Ymin" else y_range[1]
@@ -266,8 +267,8 @@ def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
         omega = row.weight(means)
         share = np.clip(omega, 0.0, 1.0)
         def end(side):
-            if sides[side] in ("inf", "-inf"):  # a half-line side
-                return np.where(omega == 0, base, base * 0 + row.sign * float(sides[side]))
+            if sides[side] == "B": return base
+            if sides[side] in ("inf", "-inf"): return base * 0 + row.sign * float(sides[side])  # a half-line
             return base + row.sign * share * value(sides[side])
         ends = [end(s) for s in ("low", "high")]
         lower, upper = (ends[0], ends[1]) if row.sign > 0 else (ends[1], ends[0])  # s·ω ≥ 0 keeps μ's order when s > 0
@@ -275,7 +276,7 @@ def _evaluate_bounds(means: dict, plan: dict, y_range) -> dict:
     return out
 
 # %% ../nbs/05_bounds.ipynb #c021g
-def _pandas_group_totals(df, group, z, d, y, values) -> pd.DataFrame:
+def _pandas_group_totals(df, group, z, d, y, values, y_shift) -> pd.DataFrame:
     "`_group_totals` of an in-memory frame by `np.bincount`, one unit-level function at a time, into one array."
     codes, labels = pd.factorize(df[group], sort=True)
     columns = ["N", "k", "n|1", "n|0"] + [f"{name}|{side}" for name in values for side in (1, 0)]
@@ -285,17 +286,17 @@ def _pandas_group_totals(df, group, z, d, y, values) -> pd.DataFrame:
     out[:, 0], out[:, 1] = total(None), total(zz)
     out[:, 2], out[:, 3] = out[:, 1], out[:, 0] - out[:, 1]
     u = {"d": dd, "s": total(dd)[codes] - dd, "peers": (out[:, 0] - 1)[codes]}
-    if y is not None: u["y"] = df[y].to_numpy(dtype=float)
+    if y is not None: u["y"] = df[y].to_numpy(dtype=float) - y_shift
     for j, (name, f) in enumerate(values.items()):
         v = _unit_values(u, {name: f}, lambda b: b.astype(float))[name]
         out[:, 4 + 2 * j], out[:, 5 + 2 * j] = total(v * zz), total(v * (1 - zz))
     return pd.DataFrame(out, index=labels, columns=columns, copy=False)
 
-def _engine_group_totals(frame, group, z, d, y, values) -> pd.DataFrame:
+def _engine_group_totals(frame, group, z, d, y, values, y_shift) -> pd.DataFrame:
     "`_group_totals` computed by the frame's engine: group totals joined to the units for the peers, then a GROUP BY."
     nw = _narwhals()
     col, f64 = nw.col, nw.Float64
-    outcome = [col(y).cast(f64).alias("y")] if y is not None else []
+    outcome = [(col(y).cast(f64) - y_shift).alias("y")] if y is not None else []
     units = _with_group_totals(frame.select(col(group).alias("g"), col(z).cast(f64).alias("z"),
                                             col(d).cast(f64).alias("d"), *outcome), {"treated": "d"})
     units = units.with_columns(s=col("treated") - col("d"), peers=col("N") - 1)
@@ -308,26 +309,30 @@ def _engine_group_totals(frame, group, z, d, y, values) -> pd.DataFrame:
     totals = totals.set_index("g").sort_index().rename_axis(None)
     return totals.assign(k=totals["n|1"])[["N", "k", "n|1", "n|0"] + [f"{n}|{s}" for n in values for s in (1, 0)]]
 
-def _group_totals(data, *, group, z, d, y, values) -> pd.DataFrame:
+def _group_totals(data, *, group, z, d, y, values) -> tuple[pd.DataFrame, float]:
     """Validate `data` (any input kind of `ivspill.core.cell_sums`, with the errors of `check_frame`) and reduce it in
     its engine to one row per group, sorted by label: its size N, members assigned k, and for its assigned (side 1)
     and other (side 0) members their number `n|<side>` and the sums `<value>|<side>` of each of `values` (functions of
-    a unit's d, s, peers and, unless `y` is None, y)."""
+    a unit's d, s, peers and, unless `y` is None, y centred at its mean); and that mean (0 without `y`)."""
     checks = dict(numeric=[y] if y is not None else [], binary=[z, d], keys=[group])
     if isinstance(data, pd.DataFrame):
         check_frame(data, **checks)
-        return _pandas_group_totals(data, group, z, d, y, values)
+        y_shift = float(data[y].mean()) if y is not None else 0.0
+        return _pandas_group_totals(data, group, z, d, y, values, y_shift), y_shift
     frame = as_frame(data)
     check_source(frame, **checks)
-    return _engine_group_totals(frame, group, z, d, y, values)
+    y_shift = float(_engine_means(frame, [y])[0]) if y is not None else 0.0
+    return _engine_group_totals(frame, group, z, d, y, values, y_shift), y_shift
 
 def _equal_peer_totals(totals: pd.DataFrame, m: int, functions=FUNCTIONS) -> tuple:
     """From the group totals of one size (m peers): the cells '00'..'11' present (a side's members count when their
-    peers' instruments are all equal, which depends only on the number k assigned); for each k whose groups count,
-    their rows, the columns of the statistic's totals they fill (a block per cell: `functions`, then the count) and
-    the columns of `totals` that fill them; and the units kept."""
+    peers' instruments are all equal, which depends only on the number k assigned, so each cell is filled by the groups
+    of one k, and counts if they are two or more: one group gives no sampling variance); for each k whose groups
+    count, their rows, the columns of the statistic's totals they fill (a block per cell: `functions`, then the count)
+    and the columns of `totals` that fill them; and the units kept."""
     k = totals.k.to_numpy()
-    sides = {kv: [(s, f"{s}{int(kv - s == m)}") for s in (1, 0) if kv - s in (0, m)] for kv in np.unique(k)}
+    sides = {kv: [(s, f"{s}{int(kv - s == m)}") for s in (1, 0) if kv - s in (0, m)]
+             for kv, count in zip(*np.unique(k, return_counts=True)) if count >= 2}
     present = sorted({cell for kept in sides.values() for _, cell in kept})
     width = len(functions) + 1
     block = lambda cell: width * present.index(cell) + np.arange(width)
@@ -338,11 +343,12 @@ def _equal_peer_totals(totals: pd.DataFrame, m: int, functions=FUNCTIONS) -> tup
                  for rows, _, columns in patterns)
     return present, patterns, n_kept
 
-def _means_and_cov(totals: pd.DataFrame, patterns: list, n_cells: int, block: int = 1 << 16) -> tuple:
+def _means_and_cov(totals: pd.DataFrame, patterns: list, n_cells: int, functions=FUNCTIONS,
+                   block: int = 1 << 16) -> tuple:
     """The means of FUNCTIONS in each present cell over the kept groups (cell by cell), and their covariance with
     groups independent: a mean m = Σ_g t_g / Σ_g n_g has influence u_g = (t_g − m n_g) / n̄ (n̄ = Σ_g n_g / G), and
     the covariance is Σ_g u_g u_g' / (G(G − 1)); a mean that is constant over units has u = 0 exactly."""
-    array, width = totals.to_numpy(dtype=float), len(FUNCTIONS) + 1  # a view of a frame of floats
+    array, width = totals.to_numpy(dtype=float), len(functions) + 1  # a view of a frame of floats
     blocks = lambda rows, columns: (array[np.ix_(rows[start:start + block], columns)]
                                     for start in range(0, len(rows), block))  # blocks of a k's groups
     sums = np.zeros(width * n_cells)
@@ -398,23 +404,21 @@ def mtr_bounds(
     subpopulation (`mtr_bounds_by_size`). `sources` says which bounding mean (or fallback) gives each side and which
     assumptions it uses. `df` may also be a polars or dask frame, a polars LazyFrame, a duckdb relation or a parquet
     path: its engine reduces it to group totals, which the bounds and their standard errors use."""
-    if se not in ("delta", "bootstrap"): raise ValueError(f"se must be 'delta' or 'bootstrap', got {se!r}")
-    totals, one_sided = _checked_totals(df, y, d, z, group, one_sided)
-    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, se=se,
-                   n_boot=n_boot)
+    totals, options = _checked_totals(df, y=y, d=d, z=z, group=group, one_sided=one_sided, se=se,
+                                      assumptions=assumptions, y_range=y_range, min_share=min_share, n_boot=n_boot)
     if totals.N.nunique() > 1: return _bounds_by_size(totals, level=level, seed=seed, **options)
     if totals.N.iloc[0] < 2: raise ValueError(f"groups of '{group}' have a single member: there are no peers")
     fit = _fit_size(totals, int(totals.N.iloc[0]) - 1, seed=seed, **options)
-    order, point, plan, m = fit["order"], fit["point"], fit["plan"], fit["m"]
-    omega = {k: float(point[k][3]) + 0.0 for k in order}
+    order, plan, m, omega = fit["order"], fit["plan"], fit["m"], fit["omega"]
     sources = pd.DataFrame({k: {"result": plan[k][0].result, "lower_from": _describe(plan[k], "lower", omega[k]),
-                                "upper_from": _describe(plan[k], "upper", omega[k]), "B": float(point[k][2]),
+                                "upper_from": _describe(plan[k], "upper", omega[k]), "B": fit["base"][k],
                                 "omega": omega[k]} for k in order}).T
+    one_sided = options["one_sided"]
     notes = [f"{m} peer(s) per unit; {fit['n_kept']} of {fit['n_units']} units have peers with equal instruments",
              "one-sided noncompliance: Theorem 2 rows" if one_sided else "two-sided noncompliance"]
     skipped = [k for k in (EFFECTS if m == 1 else ["tau_D(0)", "tau_D(1)"]) if k not in plan]
-    if skipped: notes.append(f"not identified in this design: {skipped} (an instrument cell is empty, or the target "
-                             "subpopulation has no units)")
+    if skipped: notes.append(f"not identified in this design: {skipped} (an instrument cell is empty or holds a single "
+                             "group, or the target subpopulation has no units)")
     outside = [k for k in order if not 0 <= omega[k] <= 1]
     if outside: notes.append(f"estimated ω outside [0, 1] for {outside} (sampling noise around a share): the ends use it "
                              "projected on [0, 1]; see `sources`")
@@ -427,7 +431,7 @@ def mtr_bounds(
                           "0, so the ratio that uses it is unstable and its standard error unreliable")
     ends = [len(_COLUMNS) * j + c for j in range(len(order)) for c in (0, 1)]
     return _bounds_result(pd.Series(columns[:, 0], index=order), pd.Series(columns[:, 1], index=order),
-                          _select(fit["spread"], ends), level, sources, notes, fit["n_groups"])
+                          _select(fit["spread"], ends), level, sources, notes, fit["n_groups"], fit["fewest"])
 
 # %% ../nbs/05_bounds.ipynb #c023b
 _COLUMNS = ("lower", "upper", "target share", "share of the lower side's mean", "share of the upper side's mean")
@@ -457,16 +461,21 @@ def _weak_shares(sources: pd.DataFrame, level: float) -> list:
         ("target", "target_share"), ("lower side's mean", "share_lower_mean"), ("upper side's mean", "share_upper_mean"))
         if np.isfinite(sources.loc[k, share]) and sources.loc[k, share] - z * sources.loc[k, f"se_{share}"] <= 0]
 
-def _checked_totals(df, y, d, z, group, one_sided) -> tuple:
-    "The group totals of `df` (any input kind), and whether noncompliance is one-sided (decided from them if 'auto')."
+def _checked_totals(df, *, y, d, z, group, one_sided, se, **options) -> tuple:
+    """The group totals of `df` (any input kind), and the options of `_fit_size`: whether noncompliance is one-sided
+    (decided from the totals if 'auto') and the mean of y, at which the totals are centred."""
+    if se not in ("delta", "bootstrap"): raise ValueError(f"se must be 'delta' or 'bootstrap', got {se!r}")
     if d == z: raise ValueError(f"d and z name the same column '{d}'; for a treatment received exactly as assigned, "
                                 "pass a copy of the column as d")
-    totals = _group_totals(df, group=group, z=z, d=d, y=y, values=_MTR_VALUES)
-    return totals, bool(totals["D|0"].sum() == 0) if one_sided == "auto" else one_sided  # nobody takes up at z = 0
+    totals, y_shift = _group_totals(df, group=group, z=z, d=d, y=y, values=_MTR_VALUES)
+    if one_sided == "auto": one_sided = bool(totals["D|0"].sum() == 0)  # nobody takes up at z = 0
+    return totals, dict(options, one_sided=one_sided, se=se, y_shift=y_shift)
 
-def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, min_share, se, n_boot, seed) -> dict:
-    """Bounds of one group size (`totals` of its groups, m peers): the statistic (lower, upper and the three shares of
-    each identified effect, `_COLUMNS`) at the estimate, and its spread (`_spread`)."""
+def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, min_share, se, n_boot, seed,
+              y_shift) -> dict:
+    """Bounds of one group size (`totals` of its groups, m peers, outcomes centred at `y_shift`): the statistic (lower,
+    upper and the three shares of each identified effect, `_COLUMNS`) at the estimate, its spread ({"draws": bootstrap
+    draws} or {"cov": delta-method covariance}), each effect's B (in the outcome's units) and ω̂."""
     present, patterns, n_kept = _equal_peer_totals(totals, m)
     if not {"00", "10"} <= set(present) and not {"01", "11"} <= set(present):
         raise ValueError(f"instrument cells (own, peers) present: {present}; the bounds need individually randomised "
@@ -476,9 +485,11 @@ def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, 
     as_means = lambda theta: {name: theta[..., j] for j, name in enumerate(names)}
     mean_vector, cov, n_groups = _means_and_cov(totals, patterns, len(present))
     means = as_means(mean_vector)
+    if y_range is not None: y_range = (y_range[0] - y_shift, y_range[1] - y_shift)  # in centred units
     plan = _plan(means, m, one_sided, assumptions, y_range, min_share)
     if not plan: raise ValueError(f"no effect is identified with instrument cells {present} (or every target "
                                   f"subpopulation has a share below min_share = {min_share})")
+    plan = _point_at_zero_omega(plan, lambda theta: as_means(theta), mean_vector, cov)
     order = list(plan)
     def statistic(at):
         with np.errstate(divide="ignore", invalid="ignore"):  # a resample may empty a subgroup: left out below
@@ -491,18 +502,36 @@ def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, 
                                   lambda t: statistic(_cell_means(t, present)), n_boot=n_boot, seed=seed)
         spread = {"draws": draws}
     else: spread = {"cov": _delta_cov(lambda theta: statistic(as_means(theta)), mean_vector, cov)}
-    return dict(n_groups=n_groups, m=m, n_kept=n_kept, n_units=int(totals.N.sum()), plan=plan, order=order,
-                point=_evaluate_bounds(means, plan, y_range), statistic=statistic(means)[0], spread=spread)
+    point = _evaluate_bounds(means, plan, y_range)
+    omega = {k: float(point[k][3]) + 0.0 for k in order}
+    base = {k: float(point[k][2]) - plan[k][0].sign * omega[k] * y_shift for k in order}  # B with y uncentred
+    return dict(n_groups=n_groups, fewest=min(len(rows) for rows, *_ in patterns), m=m, n_kept=n_kept,
+                n_units=int(totals.N.sum()), plan=plan, order=order, base=base, omega=omega,
+                statistic=statistic(means)[0], spread=spread)
 
-def _bounds_result(lower, upper, spread: dict, level, sources, notes, n_clusters) -> Bounds:
-    "The `Bounds` of the ends and their spread (`_spread` of the columns lower, upper of each effect in turn)."
+def _point_at_zero_omega(plan: dict, as_means, mean_vector, cov) -> dict:
+    """The plan with both sides of an effect whose ω̂ is 0 without sampling variance (no unit can be a spillover
+    complier: ω = 0 by design) made the point B; an ω̂ that is 0 by chance keeps its sides (half-lines included)."""
+    out = {}
+    for name, (row, sides) in plan.items():
+        fixed_zero = row.weight is not None and row.weight(as_means(mean_vector)) == 0 and _delta_cov(
+            lambda theta: np.atleast_1d(row.weight(as_means(theta)))[:, None], mean_vector, cov)[0, 0] == 0
+        out[name] = (row, {side: "B" for side in sides} if fixed_zero else sides)
+    return out
+
+def _bounds_result(lower, upper, spread: dict, level, sources, notes, n_clusters, fewest) -> Bounds:
+    """The `Bounds` of the ends and their spread (of the columns lower, upper of each effect in turn) from
+    `n_clusters` groups, `fewest` of them in the sparsest instrument cell."""
     order = list(lower.index)
     se = _spread_se(spread)
     undefined = _finite_std(spread["draws"])[1] if "draws" in spread else 0
     if undefined: notes = list(notes) + [f"{undefined} bootstrap draw(s) of some finite bound were undefined (an empty "
                                          "subgroup in the resample) and were left out of its standard error"]
-    if n_clusters < 30: notes = list(notes) + [f"the bounds rest on {n_clusters} group(s) whose peers share one "
-                                               "instrument value: standard errors from so few groups are not reliable"]
+    if np.isinf(se).any(): notes = list(notes) + [
+        f"no standard error for {[order[j // 2] for j in np.flatnonzero(np.isinf(se))]}: an end sits at a kink of the "
+        "bounds (e.g. ω̂ = 0 by chance beside a half-line side), so its interval is the whole line"]
+    if fewest < 30: notes = list(notes) + [f"an instrument cell of the bounds holds only {fewest} group(s) whose peers "
+                                           "share one instrument value: standard errors from so few are not reliable"]
     return Bounds(lower, upper, pd.Series(se[0::2], index=order), pd.Series(se[1::2], index=order), level,
                   "MTR/MTS bounds on direct and spillover effects", sources, tuple(notes),
                   pd.Series(_ends_corr(spread), index=order).where(np.isfinite(lower) & np.isfinite(upper)), n_clusters)
@@ -516,10 +545,8 @@ def mtr_bounds_by_size(df: pd.DataFrame, *, y: str, d: str, z: str, group: str, 
     p_m: the identified share of the target subpopulation there), whose sampling error enters the standard errors.
     Units alone in their group (no peers) and sizes whose instrument cells identify nothing are named in a note. Any
     input kind of `mtr_bounds`."""
-    if se not in ("delta", "bootstrap"): raise ValueError(f"se must be 'delta' or 'bootstrap', got {se!r}")
-    totals, one_sided = _checked_totals(df, y, d, z, group, one_sided)
-    options = dict(assumptions=assumptions, y_range=y_range, one_sided=one_sided, min_share=min_share, se=se,
-                   n_boot=n_boot)
+    totals, options = _checked_totals(df, y=y, d=d, z=z, group=group, one_sided=one_sided, se=se,
+                                      assumptions=assumptions, y_range=y_range, min_share=min_share, n_boot=n_boot)
     return _bounds_by_size(totals, level=level, seed=seed, **options)
 
 # %% ../nbs/05_bounds.ipynb #c023e
@@ -537,11 +564,11 @@ def _bounds_by_size(totals: pd.DataFrame, *, level, seed, one_sided, **options) 
     ends, rows = _pooled_ends(point, fits, order), {}
     for k in order:
         sizes, _, w = _size_weights(k, point, fits)
-        average = lambda j: float(np.dot(w, [fits[n]["point"][k][j] for n in sizes]))
-        describe = lambda side: "; ".join(sorted({_describe(fits[n]["plan"][k], side, float(fits[n]["point"][k][3]))
+        average = lambda what: float(np.dot(w, [fits[n][what][k] for n in sizes]))
+        describe = lambda side: "; ".join(sorted({_describe(fits[n]["plan"][k], side, fits[n]["omega"][k])
                                                   for n in sizes}))
         rows[k] = {"result": "; ".join(sorted({fits[n]["plan"][k][0].result for n in sizes})), "lower_from": describe("lower"),
-                   "upper_from": describe("upper"), "B": average(2), "omega": average(3),
+                   "upper_from": describe("upper"), "B": average("base"), "omega": average("omega"),
                    "sizes (peers)": ", ".join(map(str, sizes))}
     notes = [f"pooled over group sizes with {sorted(fits)} peer(s): each size's bounds weighted by its units' share "
              "times the identified share of the target subpopulation (Nibbering & Oosterveen's average over sizes)",
@@ -550,7 +577,7 @@ def _bounds_by_size(totals: pd.DataFrame, *, level, seed, one_sided, **options) 
     if left_out: notes.append(f"group sizes (peers) that identify nothing: {left_out}")
     return _bounds_result(pd.Series(ends[0::2], index=order), pd.Series(ends[1::2], index=order),
                           _pooled_spread(fits, order), level, pd.DataFrame(rows).T, notes,
-                          sum(fit["n_groups"] for fit in fits.values()))
+                          sum(fit["n_groups"] for fit in fits.values()), min(fit["fewest"] for fit in fits.values()))
 
 def _size_weights(effect: str, statistics: dict, fits: dict) -> tuple:
     """The sizes that identify `effect`, the column of its lower end in each size's statistic, and the weights
@@ -599,26 +626,35 @@ def _describe(entry, side: str, omega: float) -> str:
     "Which bounding mean (or fallback) gives a side of the bounds, and which assumptions it uses."
     row, sides = entry
     if row.weight is None: return "point identified"
-    if omega == 0: return "point identified (ω = 0)"
     key = ("low" if side == "lower" else "high") if row.sign > 0 else ("high" if side == "lower" else "low")
     source, needs = sides[key], (row.low_needs if key == "low" else row.high_needs)
+    if source == "B": return "point identified (ω = 0)"
     if source in ("inf", "-inf"): return "none: half-line"
-    if omega < 0: return "B (estimated ω < 0 counts as 0)"
+    if omega <= 0: return "B (estimated ω ≤ 0 counts as 0)"
     if source in ("Ymin", "Ymax"): return {"Ymin": "Y_min (worst case)", "Ymax": "Y_max (worst case)"}[source]
     return f"mu_{source} ({', '.join(sorted(a.upper() for a in needs))})"
 
 def _delta_cov(statistic, theta: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """J Σ J' at `theta` for `statistic` (vectorised over rows of parameters), differentiated in the entries that vary;
-    an output that is not finite (a half-line end, the share of a fallback) gets variance 0."""
-    free = np.isfinite(theta) & (np.diag(sigma) > 0)
+    """J Σ J' at `theta` for `statistic` (vectorised over rows of parameters), differentiated only in the entries that
+    vary, so that a structural identity of the data (a mean without sampling variance) is never perturbed. An output
+    that is not finite (a half-line end, the share of a fallback) gets variance 0; a finite output next to a kink
+    (its derivative not finite) or resting on an entry of infinite variance gets variance ∞."""
+    variance = np.diag(sigma)
+    free = np.isfinite(theta) & (variance > 0)
     def at(rows):
         full = np.repeat(theta[None, :], len(rows), axis=0)
         full[:, free] = rows
         return statistic(full)
     with np.errstate(divide="ignore", invalid="ignore"):
         jac = numerical_jacobian(at, theta[free], stacked=True)
-        jac[~np.isfinite(statistic(theta[None, :])[0])] = 0.0
-    return jac @ sigma[np.ix_(free, free)] @ jac.T
+        finite = np.isfinite(statistic(theta[None, :])[0])
+    unbounded = np.isinf(variance[free])
+    unstable = finite & (~np.isfinite(jac).all(axis=1) | (jac[:, unbounded] != 0).any(axis=1))
+    jac[~finite | unstable] = 0.0
+    cov = jac[:, ~unbounded] @ sigma[np.ix_(free, free)][np.ix_(~unbounded, ~unbounded)] @ jac[:, ~unbounded].T
+    cov[unstable, :] = cov[:, unstable] = 0.0
+    cov[unstable, unstable] = np.inf
+    return cov
 
 def _select(spread: dict, columns) -> dict:
     "The spread of some columns of a statistic."
@@ -679,7 +715,7 @@ def mtr_tests(
     `details`: each contrast's estimate, standard error and t. `df` may be any input kind of `mtr_bounds`."""
     if hypothesis not in HYPOTHESES: raise ValueError(f"hypothesis must be one of {list(HYPOTHESES)}: {hypothesis!r}")
     kind = HYPOTHESES[hypothesis]
-    totals = _group_totals(df, group=group, z=z, d=d, y=None, values={f: _MTR_VALUES[f] for f in TAKE_UP_FUNCTIONS})
+    totals, _ = _group_totals(df, group=group, z=z, d=d, y=None, values={f: _MTR_VALUES[f] for f in _TAKE_UP_FUNCTIONS})
     parts = {int(n) - 1: part for n, part in totals.groupby("N")}  # by number of peers, increasing
     fits, left_out = {}, {}
     for (n, part), stream in zip(parts.items(), rng_streams(seed, len(parts)) if len(parts) > 1 else [seed]):
@@ -726,19 +762,19 @@ def mtr_tests(
                       notes=("the inequalities are necessary, not sufficient, for irrelevance",) + notes)
 
 # %% ../nbs/05_bounds.ipynb #c034c
-TAKE_UP_FUNCTIONS = ("D", "DV", "NW")  # the implications involve take-up only
+_TAKE_UP_FUNCTIONS = ("D", "DV", "NW")  # the implications involve take-up only
 
 def _contrasts(totals: pd.DataFrame, m: int, kind: str, n_boot: int, seed) -> tuple:
     """The implications of `kind` that one group size's instrument cells allow (`totals` of its groups, m peers):
     (names, estimates, bootstrap draws, groups)."""
-    present, patterns, _ = _equal_peer_totals(totals, m, TAKE_UP_FUNCTIONS)
+    present, patterns, _ = _equal_peer_totals(totals, m, _TAKE_UP_FUNCTIONS)
     rows = [name for name, (f, k) in IMPLICATIONS.items() if k == kind and _cells_used(f) <= set(present)]
     if not rows: raise ValueError(f"instrument cells (own, peers) present: {present}; no implication can be tested "
                                   "(Prop. 1 and Prop. 2 need cells 00, 10 and 01, or 10, 01 and 11)")
-    values = _group_values(totals, patterns, (len(TAKE_UP_FUNCTIONS) + 1) * len(present))
+    values = _group_values(totals, patterns, (len(_TAKE_UP_FUNCTIONS) + 1) * len(present))
     def stat(t):
         with np.errstate(divide="ignore", invalid="ignore"):  # an empty cell in a resample: left out by the caller
-            means = _cell_means(t, present, TAKE_UP_FUNCTIONS)
+            means = _cell_means(t, present, _TAKE_UP_FUNCTIONS)
             return np.column_stack([IMPLICATIONS[name][0](means) for name in rows])
     draws = cluster_bootstrap(values, np.arange(len(values)), stat, n_boot=n_boot, seed=seed)
     return rows, stat(values.sum(axis=0)[None, :])[0], draws, len(values)

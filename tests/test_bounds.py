@@ -148,18 +148,20 @@ def test_conf_int_any_level_without_refitting():
 # Coverage of the true effect by the 95% intervals, on designs where the identified set is a point (FLAT_OUTCOMES: every
 # type alike, so every bounding mean equals the spillover compliers' mean; the estimated ends cross on about half of
 # the samples), so that coverage should be 95%, neither less nor more. Measured with 1,000 replications (τ_D(0),
-# τ_D(1), τ_S(0), τ_S(1)), delta method: 1,500 pairs 0.957 0.961 0.958 0.953 (seed 11); 200 pairs 0.964 0.943 0.946
-# 0.955 (seed 11) and 0.973 0.955 0.957 0.967 (seed 53); pairs and triads pooled 0.957 0.955 0.943 0.950. Group
-# bootstrap: 1,500 pairs 0.960 0.946 0.956 0.948; 200 pairs 0.986 0.974 0.969 0.983 (seed 53), too conservative.
+# τ_D(1), τ_S(0), τ_S(1)), delta method: 1,500 pairs 0.957 0.961 0.958 0.953 (seed 11) and 0.955 0.939 0.956 0.942
+# (seed 53); 200 pairs 0.964 0.943 0.946 0.955 (seed 11) and 0.972 0.955 0.957 0.966 (seed 53); pairs and triads
+# pooled 0.957 0.955 0.943 0.950. Group bootstrap: 1,500 pairs 0.960 0.946 0.956 0.948; 200 pairs 0.986 0.974 0.969
+# 0.983 (seed 53), too conservative.
 TRIADS = {"A": .1, "S": .1, "C": .4, "P": .05, "G": .1, "N": .25}  # type shares of the triads (m = 2)
 POINT_DESIGNS = {"1,500 pairs": 1_500, "200 pairs (few groups)": 200}
 
 
-@pytest.mark.parametrize("n_pairs", POINT_DESIGNS.values(), ids=POINT_DESIGNS.keys())
-def test_coverage_near_point_identification_fast(n_pairs):
-    """150 replications; band [0.88, 0.995]: 4 Monte Carlo standard errors below 0.95, and it excludes certain
-    coverage (plain Imbens–Manski on ends taken in order covered 0.96–0.985 here, Stoye's version 0.93–0.96)."""
-    coverage = mtr_coverage(150, n_pairs=n_pairs, outcomes=FLAT_OUTCOMES, seed=52)
+@pytest.mark.parametrize("n_pairs, n_reps", [(1_500, 150), (200, 300)], ids=POINT_DESIGNS.keys())
+def test_coverage_near_point_identification_fast(n_pairs, n_reps):
+    """Band [0.88, 0.995]: 4 Monte Carlo standard errors below 0.95 with 150 replications, and it excludes certain
+    coverage (plain Imbens–Manski on ends taken in order covered 0.96–0.985 here, Stoye's version 0.93–0.96). With
+    200 pairs coverage is about 0.97, so 300 replications keep the chance that all cover below 1e-3."""
+    coverage = mtr_coverage(n_reps, n_pairs=n_pairs, outcomes=FLAT_OUTCOMES, seed=52)
     assert coverage.between(0.88, 0.995).all(), coverage
 
 
@@ -207,19 +209,19 @@ NO_SPILLOVER_COMPLIERS = {"AA": .25, "NN": .45, "CC": .1, "NC": .1, "AC": .1}  #
 
 
 def test_coverage_at_no_spillover_compliers_fast():
-    "150 replications of the design below: coverage at least 0.90 (one-sided: this design over-covers)."
+    "150 replications of the design below: coverage at least 0.90 (one-sided: this design covers a little more than 95%)."
     coverage = mtr_coverage(150, n_pairs=1_500, pair_probs=NO_SPILLOVER_COMPLIERS, outcomes=FLAT_OUTCOMES, seed=58)
     assert (coverage >= 0.9).all(), coverage
 
 
 @pytest.mark.slow
-def test_coverage_at_no_spillover_compliers_is_conservative():
-    """A known limit, measured: with no spillover compliers (ω = 0, the set the point B) the ends use ω̂ projected on
-    [0, 1], which widens the estimated set by nonnegative noise, so the intervals over-cover: 0.978–0.985 by the
-    delta method (1,000 replications), 0.988–0.998 by the bootstrap (400). This checks coverage stays ≥ 0.95 and below
-    certainty; the two-sided band does not hold on this boundary of the parameter space."""
+def test_coverage_at_no_spillover_compliers_1000_replications():
+    """With no spillover compliers (ω = 0, the set the point B, on the boundary of ω's range) the ends use ω̂ projected
+    on [0, 1], which widens the estimated set by nonnegative noise: the intervals cover a little more than 95%,
+    0.963–0.970 (seed 57; before the outcomes were centred, 0.978–0.985). Band [0.93, 0.98]: the usual lower end, and
+    one point more above for this boundary."""
     coverage = mtr_coverage(1_000, n_pairs=1_500, pair_probs=NO_SPILLOVER_COMPLIERS, outcomes=FLAT_OUTCOMES, seed=57)
-    assert coverage.between(0.95, 0.995).all(), coverage
+    assert coverage.between(0.93, 0.98).all(), coverage
 
 
 def _target_effects(pop: pd.DataFrame, m: int) -> dict:
@@ -321,10 +323,11 @@ def test_delta_se_of_a_share_equals_clustered_ols():
 def test_delta_and_bootstrap_standard_errors_agree(mixed):
     """The delta method and the group bootstrap estimate the same standard errors of the ends (and shares), also
     pooled over group sizes, where the weights are estimated. 2,999 draws: a bootstrap SE is within ±2.6% (2 Monte
-    Carlo SEs, 1/√(2B)) of its limit; with the delta method's own O(1/G) difference, tolerance 8%."""
+    Carlo SEs, 1/√(2B)) of its limit; with the delta method's own O(1/G) difference, tolerance 8% (measured at most
+    3.5% over six seeds of the pooled design)."""
     sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=3_000, seed=7)
-    if mixed:
-        triads = simulate_mtr_groups(TRIADS, m=2, n_groups=2_000,
+    if mixed:  # triads with many spillover compliers: ω̂ well inside (0, 1), away from its projection's kink
+        triads = simulate_mtr_groups({"A": .1, "S": .2, "C": .3, "P": .1, "G": .2, "N": .1}, m=2, n_groups=2_000,
                                      seed=7)
         sim = pd.concat([sim, triads.assign(group=triads.group + 10**6)], ignore_index=True)
     delta = mtr_bounds(sim, y="y", d="d", z="z", group="group")
@@ -336,6 +339,59 @@ def test_delta_and_bootstrap_standard_errors_agree(mixed):
     if not mixed:
         np.testing.assert_allclose(delta.sources.se_target_share.astype(float),
                                    boot.sources.se_target_share.astype(float), rtol=0.08)
+
+
+def test_omega_zero_by_design_is_a_point_and_by_chance_a_half_line():
+    """τ_D(0) under one-sided noncompliance (only C and N types): a peer who is not assigned never takes up, so no
+    unit can be a spillover complier: ω̂ = 0 with no sampling variance, and the half-line side is the point B.
+    With always-takers among the peers (AA, NN, CC, NC, AC pairs, exact population) ω̂ = 0 only by the balance of the
+    sample: ω may be positive in the population the sample comes from, so the sides stay half-lines, with finite
+    standard errors of the finite ends and no NaN."""
+    by_design = mtr_bounds(simulate_mtr_pairs({"CC": .4, "NC": .3, "NN": .3}, n_pairs=2_000, seed=9), y="y", d="d",
+                           z="z", group="group")
+    row = by_design.summary().loc["tau_D(0)"]
+    assert by_design.sources.omega["tau_D(0)"] == 0 and row.lower == row.upper and np.isfinite(row.lower)
+    assert row.se_lower > 0 and by_design.sources.lower_from["tau_D(0)"] == "point identified (ω = 0)"
+    by_chance = mtr_bounds(simulate_mtr_pairs({"AA": .25, "NN": .45, "CC": .1, "NC": .1, "AC": .1}, n_pairs=4_000,
+                                              exact=True, seed=1), y="y", d="d", z="z", group="group",
+                           assumptions=("mts",))
+    assert (by_chance.sources.omega == 0).all() and by_chance.half_line.all()
+    finite = np.isfinite(by_chance.lower)
+    assert np.isfinite(by_chance.se_lower[finite]).all() and (by_chance.se_lower[finite] > 0).all()
+    assert not by_chance.ci_lower.isna().any() and not by_chance.ci_upper.isna().any()
+
+
+def test_bounds_and_standard_errors_do_not_depend_on_the_outcome_origin():
+    """Outcomes are centred at their mean before the bounds are computed, so adding a constant to y changes neither
+    the ends (also when ω̂ falls outside [0, 1] and is projected) nor their standard errors, even at y + 1e9, where
+    raw moments would cancel; scaling y scales both."""
+    sim = simulate_mtr_pairs({"AA": .25, "NN": .45, "CC": .1, "NC": .1, "AC": .1}, n_pairs=1_500, seed=2)
+    base = mtr_bounds(sim, y="y", d="d", z="z", group="group")
+    assert ((base.sources.omega < 0) | (base.sources.omega > 1)).any()  # the projection is at work here
+    for shift in (10.0, 1e6, 1e9):
+        moved = mtr_bounds(sim.assign(y=sim.y + shift), y="y", d="d", z="z", group="group")
+        tol = 1e-12 * shift + 1e-9
+        for name in ("lower", "upper"):
+            a, b = getattr(moved, name), getattr(base, name)
+            assert (np.isinf(a) == np.isinf(b)).all() and np.allclose(a[np.isfinite(b)], b[np.isfinite(b)], atol=tol)
+        for name in ("se_lower", "se_upper"):
+            np.testing.assert_allclose(getattr(moved, name), getattr(base, name), rtol=1e-6)
+        signs = np.array([1, -1, 1, -1])  # of ω in τ = B + s·ω·μ for τ_D(0), τ_D(1), τ_S(0), τ_S(1)
+        np.testing.assert_allclose(moved.sources.B.astype(float) - base.sources.B.astype(float),
+                                   -signs * base.sources.omega.astype(float) * shift, atol=10 * tol)  # B moves by −s·ω̂·c
+    scaled = mtr_bounds(sim.assign(y=3 * sim.y), y="y", d="d", z="z", group="group")
+    np.testing.assert_allclose(scaled.se_lower, 3 * base.se_lower, rtol=1e-6)
+
+
+def test_a_cell_of_one_group_does_not_count():
+    """A cell filled by a single group has no sampling variance: the effects that need it are not identified (named
+    in a note), rather than reported with a standard error of zero for that cell's means."""
+    triads = simulate_mtr_groups({"A": .2, "C": .5, "N": .3, "S": .1, "G": .1}, m=2, n_groups=3_000, p_z=0.12, seed=20)
+    assigned = triads.groupby("group").z.sum()
+    drop = assigned[assigned == 3].index[1:]  # keep one group with all three assigned (cell 11)
+    fit = mtr_bounds(triads[~triads.group.isin(drop)], y="y", d="d", z="z", group="group", min_share=0.0)
+    assert "tau_D(1)" not in fit.lower.index
+    assert any("holds a single group" in n and "tau_D(1)" in n for n in fit.notes)
 
 
 def test_se_must_be_named():
@@ -431,6 +487,10 @@ def test_mtr_tests_pooled_over_group_sizes():
     assert any("from so few groups" in n for n in mtr_tests(tiny, d="d", z="z", group="group", n_boot=199).notes)
     sim = simulate_mtr_pairs(P1_PAIRS, n_pairs=400, seed=67)
     cell = sim.groupby("group").z.transform(lambda z: f"{z.iloc[0]}{z.iloc[1]}")
-    one_each = sim[cell.isin(["10", "01"]) | sim.group.isin(sim.group[cell == "00"].iloc[:1])]  # cell 00: one pair
-    with pytest.raises(ValueError, match="sampling variance cannot be estimated"):  # most resamples lose that pair
-        mtr_tests(one_each, d="d", z="z", group="group", n_boot=199)
+    in_00 = sim.group[cell == "00"].unique()
+    one_pair = sim[cell.isin(["10", "01"]) | sim.group.isin(in_00[:1])]  # cell 00: one pair, no sampling variance
+    with pytest.raises(ValueError, match="no implication can be tested"):
+        mtr_tests(one_pair, d="d", z="z", group="group", n_boot=199)
+    two_pairs = sim[cell.isin(["10", "01"]) | sim.group.isin(in_00[:2])]  # about e⁻² of the resamples lose both
+    with pytest.raises(ValueError, match="sampling variance cannot be estimated"):
+        mtr_tests(two_pairs, d="d", z="z", group="group", n_boot=199)
