@@ -153,7 +153,8 @@ def _side_labels(cells: pd.DataFrame, n: int, k: int, names, only) -> list:
 
 # %% ../nbs/03_pairs.ipynb #c016h2
 def _pandas_patterns(df, group, z, d) -> tuple:
-    "Each unit's group code; each group's pattern code and treated members; each pattern's size N and assigned k."
+    """Each unit's group code; each group's pattern code and treated members (0 without `d`); each pattern's size N
+    and assigned k."""
     codes, n_groups = _dense(*_key_codes(df[group].to_numpy()))
     codes = codes.astype(np.int32 if n_groups < 2**31 else np.int64)  # a quarter of the input, held throughout
     total = lambda c: np.bincount(codes, weights=df[c].to_numpy(), minlength=n_groups)
@@ -161,7 +162,8 @@ def _pandas_patterns(df, group, z, d) -> tuple:
     base = int(size.max()) + 1
     key = size * base + total(z).astype(np.int64)  # each group's (N, k) as one number
     patterns = np.sort(pd.unique(key))
-    return codes, np.searchsorted(patterns, key).astype(np.int32), total(d), patterns // base, patterns % base
+    treated = total(d) if d else np.zeros(n_groups)
+    return codes, np.searchsorted(patterns, key).astype(np.int32), treated, patterns // base, patterns % base
 
 def _pandas_cell_table(unit, blocks, names, taken, pat_n, pat_k) -> pd.DataFrame:
     "Pass 1: units, take-up, weights and weighted sums of the values in every cell 2·pattern + z (empty ones too)."
@@ -203,15 +205,16 @@ def _pandas_group_cells(df, group, z, d, y, pscore, values, only, block: int = 1
     codes, pattern, treated, pat_n, pat_k = _pandas_patterns(df, group, z, d)
     names = list(values)
     column = lambda c, rows: df[c].to_numpy()[rows].astype(float)
+    take_up = (lambda rows: column(d, rows)) if d else (lambda rows: np.zeros(len(codes[rows])))
     def unit(rows):  # the group, cell (2·pattern + z), weight and values of the units in `rows`
         g = codes[rows].astype(np.int64)
-        u = {"y": column(y, rows) if y else None, "d": column(d, rows), "peers": pat_n[pattern[g]] - 1}
+        u = {"y": column(y, rows) if y else None, "d": take_up(rows), "peers": pat_n[pattern[g]] - 1}
         u["s"] = treated[g] - u["d"]
         w = 1 / column(pscore, rows) if pscore else np.ones(len(g))
         cell = 2 * pattern[g] + df[z].to_numpy()[rows].astype(np.int64)
         return g, cell, w, _unit_values(u, values, lambda b: b.astype(float))
     blocks = [slice(start, start + block) for start in range(0, len(codes), block)]
-    table = _pandas_cell_table(unit, blocks, names, lambda rows: column(d, rows), pat_n, pat_k)
+    table = _pandas_cell_table(unit, blocks, names, take_up, pat_n, pat_k)
     present = table[table.n > 0]
     labels = {p: _side_labels(present, pat_n[p], pat_k[p], names, only) for p in range(len(pat_n))}
     cross, squares = _pandas_scores(unit, blocks, table, labels, names, pattern, len(treated))
@@ -269,7 +272,8 @@ def _engine_group_cells(frame, group, z, d, y, pscore, values, only) -> _GroupCe
     and (with the cell means) GROUP BYs of the groups and of the patterns for the score cross-products."""
     nw = _narwhals()
     col, f64, names = nw.col, nw.Float64, list(values)
-    picked = [col(group).alias("g"), col(z).cast(f64).alias("z"), col(d).cast(f64).alias("d")]
+    take_up = col(d).cast(f64) if d else col(z).cast(f64) * 0  # without d nobody is treated
+    picked = [col(group).alias("g"), col(z).cast(f64).alias("z"), take_up.alias("d")]
     picked += [col(y).cast(f64).alias("y")] if y else []
     picked.append((1 / col(pscore).cast(f64) if pscore else col(z).cast(f64) * 0 + 1).alias("wt"))
     units = (_with_group_totals(frame.select(*picked), {"k": "z", "treated": "d"})
@@ -292,8 +296,9 @@ def _engine_group_cells(frame, group, z, d, y, pscore, values, only) -> _GroupCe
 
 def _group_cells(data, *, group, z, d, values, y=None, pscore=None, only=None, numeric=()) -> _GroupCells:
     """Validate `data` (any input kind of `ivspill.core.cell_sums`) with the errors of `check_frame` (`numeric`: more
-    columns to check) and reduce it, in its own engine, to `_GroupCells` of `values` (weights 1 / `pscore`)."""
-    checks = dict(numeric=as_list(y) + as_list(pscore) + as_list(numeric), binary=[z, d], keys=[group],
+    columns to check) and reduce it, in its own engine, to `_GroupCells` of `values` (weights 1 / `pscore`). Without a
+    take-up column `d` (None) nobody counts as treated."""
+    checks = dict(numeric=as_list(y) + as_list(pscore) + as_list(numeric), binary=[z, *as_list(d)], keys=[group],
                   varying=as_list(y))
     if isinstance(data, pd.DataFrame):
         check_frame(data, **checks)  # (the checked copy it returns is not needed: the columns are read in blocks)
@@ -465,20 +470,14 @@ def split_by_size(df: pd.DataFrame, *, group: str) -> dict:
     return {int(n): df[n_peers == n] for n in np.unique(n_peers)}
 
 # %% ../nbs/03_pairs.ipynb #c021ba
-def _size_cells(df: pd.DataFrame, z: str, group: str) -> tuple:
-    "Cell labels 'n:z,w' (peers, own assignment, peers assigned), group codes and each unit's number of peers."
-    codes, n_groups = check_clusters(df[group], group)
-    n_peers = np.bincount(codes)[codes] - 1
-    zz = df[z].to_numpy(dtype=int)
-    w = group_sums(codes, zz, n_groups)[codes].astype(int) - zz
-    return pd.Series(n_peers).astype(str) + ":" + pd.Series(zz).astype(str) + "," + pd.Series(w).astype(str), codes, n_peers
+_size_label = lambda n, z, w: f"{n - 1}:{z},{w}"  # a cell's label over sizes: peers, own assignment, peers assigned
 
 _CLASS_CELLS = {"AT": (None, "0,0"), "SC": ("0,0", "0,n"), "C": ("0,n", "1,0"), "GC": ("1,0", "1,n"), "NT": ("1,n", None)}
 
 def _pooled_shares(reduced: _GroupCells, d: str, group: str, small_sample: str) -> Estimates:
     _check_take_up(reduced, d)
     check_clusters(np.arange(reduced.n_groups), group)
-    moments = _cell_estimates(reduced, lambda n, z, w: f"{n - 1}:{z},{w}", values=["d"], small_sample=small_sample,
+    moments = _cell_estimates(reduced, _size_label, values=["d"], small_sample=small_sample,
                               title="Take-up by size and cell")
     units = reduced.cells.groupby("N").n.sum()
     sizes, counts = units.index.to_numpy() - 1, units.to_numpy()
@@ -527,11 +526,12 @@ def group_itt(
     E[Y | n; 1, w] − E[Y | n; 0, w] over the (size n, peers assigned w) where both own values occur; `spillover (z=0)`
     and `spillover (z=1)` average E[Y | n; z, w + 1] − E[Y | n; z, w], the effect of one more assigned peer. Weights:
     the units in the two compared cells. With y the take-up, Prop. 5's chain reads them as shares: units whose
-    take-up responds to their own assignment given w, and the average share of SC(w) and GC(w)."""
-    data = check_frame(df, numeric=[y], binary=[z], keys=[group], varying=[y])
-    cell, codes, _ = _size_cells(data, z, group)
-    moments = cell_mean_estimates(cell, codes, {"y": data[y]}, small_sample=small_sample, title="Means by size and cell")
-    counts = cell.value_counts()
+    take-up responds to their own assignment given w, and the average share of SC(w) and GC(w). `df` may be any input
+    kind of `pair_wald`."""
+    reduced = _group_cells(df, group=group, z=z, d=None, y=y, values={"y": lambda u: u["y"]})
+    moments = _cell_estimates(reduced, _size_label, small_sample=small_sample, title="Means by size and cell")
+    cells = reduced.cells
+    counts = pd.Series(cells.n.to_numpy(), index=[_size_label(*cell) for cell in zip(cells.N, cells.z, cells.w)])
     split = [(label, *label.split(":")) for label in counts.index]  # (label, n, "z,w")
     candidates = {"direct": [(f"{n}:1,{zw[2:]}", label) for label, n, zw in split if zw[0] == "0"],
                   **{f"spillover (z={k})": [(f"{n}:{k},{int(zw[2:]) + 1}", label) for label, n, zw in split if zw[0] == k]

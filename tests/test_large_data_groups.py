@@ -1,5 +1,5 @@
-"""Large data for the estimators on groups (pairs, households): `pair_wald`, `compliance_shares`, `pooled_shares` and
-`mtr_bounds` give the in-memory numbers (1e-10) on every input kind — polars eager and lazy, a duckdb relation, a dask frame, a
+"""Large data for the estimators on groups (pairs, households): `pair_wald`, `compliance_shares`, `pooled_shares`,
+`group_itt`, `mtr_bounds` and `mtr_tests` give the in-memory numbers (1e-10) on every input kind — polars eager and lazy, a duckdb relation, a dask frame, a
 parquet path — and on a dask.distributed cluster, with the group sums computed in the engine; bad data get the same
 named error in every engine; the in-memory pair Wald holds less than 1.5x its input beyond the input."""
 import re
@@ -55,10 +55,12 @@ CALLS = {
     "pair_wald pscore, no CR1": lambda data: ivspill.pair_wald(data, y="y", d="d", z="z", group="group", pscore="ps",
                                                                small_sample="none"),
     "compliance_shares pairs": lambda data: ivspill.compliance_shares(data, d="d", z="z", group="group"),
+    "group_itt pairs": lambda data: ivspill.group_itt(data, y="y", z="z", group="group"),
 }
 GROUP_CALLS = {
     "compliance_shares groups of 3": lambda data: ivspill.compliance_shares(data, d="d", z="z", group="group"),
     "compliance_shares mixed sizes": lambda data: ivspill.compliance_shares(data, d="d", z="z", group="group"),
+    "group_itt mixed sizes and units alone": lambda data: ivspill.group_itt(data, y="y", z="z", group="group"),
 }
 
 
