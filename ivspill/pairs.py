@@ -200,7 +200,7 @@ def _pandas_scores(unit, blocks, table, labels, names, pattern, n_groups) -> tup
             cross[:, a, b] = cross[:, b, a] = np.bincount(pattern, weights=scores[a] * scores[b], minlength=len(labels))
     return cross, squares
 
-def _pandas_group_cells(df, group, z, d, y, pscore, values, only, block: int = 1 << 15) -> _GroupCells:
+def _pandas_group_cells(df, group, z, d, y, pscore, values, only, columns=(), block: int = 1 << 15) -> _GroupCells:
     "`_GroupCells` of an in-memory frame by `np.bincount`, a block of rows at a time: group totals, then two passes."
     codes, pattern, treated, pat_n, pat_k = _pandas_patterns(df, group, z, d)
     names = list(values)
@@ -210,6 +210,7 @@ def _pandas_group_cells(df, group, z, d, y, pscore, values, only, block: int = 1
         g = codes[rows].astype(np.int64)
         u = {"y": column(y, rows) if y else None, "d": take_up(rows), "peers": pat_n[pattern[g]] - 1}
         u["s"] = treated[g] - u["d"]
+        u.update({("x", c): column(c, rows) for c in columns})
         w = 1 / column(pscore, rows) if pscore else np.ones(len(g))
         cell = 2 * pattern[g] + df[z].to_numpy()[rows].astype(np.int64)
         return g, cell, w, _unit_values(u, values, lambda b: b.astype(float))
@@ -267,7 +268,7 @@ def _engine_scores(units, cells, names, only) -> tuple:
                         .agg(nw.len().alias("groups"), *[col(c).sum() for c in list(products) + list(squares)]))
     return patterns, keys
 
-def _engine_group_cells(frame, group, z, d, y, pscore, values, only) -> _GroupCells:
+def _engine_group_cells(frame, group, z, d, y, pscore, values, only, columns=()) -> _GroupCells:
     """`_GroupCells` computed by the frame's engine: group totals joined to the units, then a GROUP BY of the cells,
     and (with the cell means) GROUP BYs of the groups and of the patterns for the score cross-products."""
     nw = _narwhals()
@@ -275,10 +276,12 @@ def _engine_group_cells(frame, group, z, d, y, pscore, values, only) -> _GroupCe
     take_up = col(d).cast(f64) if d else col(z).cast(f64) * 0  # without d nobody is treated
     picked = [col(group).alias("g"), col(z).cast(f64).alias("z"), take_up.alias("d")]
     picked += [col(y).cast(f64).alias("y")] if y else []
+    picked += [col(c).cast(f64).alias(f"x|{c}") for c in columns]
     picked.append((1 / col(pscore).cast(f64) if pscore else col(z).cast(f64) * 0 + 1).alias("wt"))
     units = (_with_group_totals(frame.select(*picked), {"k": "z", "treated": "d"})
              .with_columns(s=col("treated") - col("d"), peers=col("N") - 1, w=col("k") - col("z")))
-    u = {"y": col("y") if y else None, "d": col("d"), "s": col("s"), "peers": col("peers")}
+    u = {"y": col("y") if y else None, "d": col("d"), "s": col("s"), "peers": col("peers"),
+         **{("x", c): col(f"x|{c}") for c in columns}}
     units = units.with_columns(**{f"v|{v}": e * col("wt")
                                   for v, e in _unit_values(u, values, lambda b: b.cast(f64)).items()})
     cells = _engine_cell_table(units, names)
@@ -294,18 +297,20 @@ def _engine_group_cells(frame, group, z, d, y, pscore, values, only) -> _GroupCe
     return _GroupCells(cells, scores, names, int(patterns["groups"].sum()))
 
 
-def _group_cells(data, *, group, z, d, values, y=None, pscore=None, only=None, numeric=()) -> _GroupCells:
+def _group_cells(data, *, group, z, d, values, y=None, pscore=None, only=None, numeric=(), columns=()) -> _GroupCells:
     """Validate `data` (any input kind of `ivspill.core.cell_sums`) with the errors of `check_frame` (`numeric`: more
     columns to check) and reduce it, in its own engine, to `_GroupCells` of `values` (weights 1 / `pscore`). Without a
-    take-up column `d` (None) nobody counts as treated."""
-    checks = dict(numeric=as_list(y) + as_list(pscore) + as_list(numeric), binary=[z, *as_list(d)], keys=[group],
+    take-up column `d` (None) nobody counts as treated; `values` may read the numeric `columns` of a unit as
+    u[("x", column)]."""
+    checks = dict(numeric=as_list(y) + as_list(pscore) + as_list(numeric) + as_list(columns), binary=[z, *as_list(d)],
+                  keys=[group],
                   varying=as_list(y))
     if isinstance(data, pd.DataFrame):
         check_frame(data, **checks)  # (the checked copy it returns is not needed: the columns are read in blocks)
-        return _pandas_group_cells(data, group, z, d, y, pscore, values, only)
+        return _pandas_group_cells(data, group, z, d, y, pscore, values, only, as_list(columns))
     frame = as_frame(data)
     check_source(frame, **checks)
-    return _engine_group_cells(frame, group, z, d, y, pscore, values, only)
+    return _engine_group_cells(frame, group, z, d, y, pscore, values, only, as_list(columns))
 
 def _check_pairs(reduced: _GroupCells, data, group: str):
     "Raise unless every group has exactly two rows, naming up to five groups that do not (one more query on `data`)."
@@ -835,17 +840,16 @@ def complier_characteristics(df: pd.DataFrame, *, x, d: str, z: str, group: str,
                              small_sample: str = "cr1") -> Estimates:
     """Means of the pre-assignment characteristics `x` among all units, compliers, non-compliers and units with a
     complier peer, under one-sided noncompliance in pairs (Prop. 2's device applied to X; with `pscore`, Prop. 4's
-    weighted means), with group-clustered standard errors."""
+    weighted means), with group-clustered standard errors. `df` may be any input kind of `pair_wald`."""
     columns = as_list(x)
-    frame = pair_frame(df, group=group, z=z, d=d)
-    data = check_frame(df, numeric=columns + as_list(pscore))
-    check_osn(frame)
-    weights = None if pscore is None else 1 / data[pscore].to_numpy(dtype=float)
-    values = {"d": frame.d, "dp": frame.d_peer}
+    values = {"d": lambda u: u["d"], "dp": lambda u: u["s"]}  # in pairs s is the peer's take-up
     for c in columns:
-        v = data[c].to_numpy(dtype=float)
-        values.update({f"{c}": v, f"{c}·d": v * frame.d, f"{c}·dp": v * frame.d_peer})
-    moments = pair_moments(frame, values, cells=("00", "10", "01"), weights=weights, small_sample=small_sample)
+        values.update({c: lambda u, c=c: u[("x", c)], f"{c}·d": lambda u, c=c: u[("x", c)] * u["d"],
+                       f"{c}·dp": lambda u, c=c: u[("x", c)] * u["s"]})
+    reduced = _group_cells(df, group=group, z=z, d=d, pscore=pscore, values=values, columns=columns)
+    _check_pairs(reduced, df, group)
+    _check_osn_count(int(reduced.cells.taken[reduced.cells.z == 0].sum()))
+    moments = _cell_estimates(reduced, _zw, ("00", "10", "01"), small_sample=small_sample)
     if not 0 < moments.params.get("d|10", 0) < 1 or not 0 < moments.params.get("dp|01", 0) < 1:
         raise ValueError("complier characteristics need cells 00, 10 and 01 with some, but not all, assigned units (and "
                          "peers of assigned units) taking up")

@@ -1,5 +1,5 @@
 """Large data for the estimators on groups (pairs, households): `pair_wald`, `compliance_shares`, `pooled_shares`,
-`group_itt`, `mtr_bounds` and `mtr_tests` give the in-memory numbers (1e-10) on every input kind — polars eager and lazy, a duckdb relation, a dask frame, a
+`group_itt`, `complier_characteristics`, `mtr_bounds` and `mtr_tests` give the in-memory numbers (1e-10) on every input kind — polars eager and lazy, a duckdb relation, a dask frame, a
 parquet path — and on a dask.distributed cluster, with the group sums computed in the engine; bad data get the same
 named error in every engine; the in-memory pair Wald holds less than 1.5x its input beyond the input."""
 import re
@@ -36,6 +36,7 @@ def pairs():
     df["group"] = "hh" + df["group"].astype(str)  # string labels, rows shuffled: the engine must pair them itself
     df = df.sample(frac=1.0, random_state=1).reset_index(drop=True)
     df["ps"] = np.where(df["z"] == 1, 0.3, 0.2)  # known design probabilities, one per pair cell side
+    df["age"] = np.random.default_rng(3).normal(40.0, 10.0, len(df))  # a characteristic measured before assignment
     return df
 
 
@@ -56,6 +57,10 @@ CALLS = {
                                                                small_sample="none"),
     "compliance_shares pairs": lambda data: ivspill.compliance_shares(data, d="d", z="z", group="group"),
     "group_itt pairs": lambda data: ivspill.group_itt(data, y="y", z="z", group="group"),
+    "complier_characteristics": lambda data: ivspill.pairs.complier_characteristics(data, x=["age", "y"], d="d", z="z",
+                                                                                    group="group"),
+    "complier_characteristics pscore, no CR1": lambda data: ivspill.pairs.complier_characteristics(
+        data, x="age", d="d", z="z", group="group", pscore="ps", small_sample="none"),
 }
 GROUP_CALLS = {
     "compliance_shares groups of 3": lambda data: ivspill.compliance_shares(data, d="d", z="z", group="group"),
