@@ -129,6 +129,19 @@ def pair_wald_rows() -> list[Row]:
                 theirs.std_errors[col], rtol=1e-10, test=test) for name, col in effects]
 
 
+def bounds_rows() -> list[Row]:
+    """`mtr_bounds` where a bound is a Wald ratio (τ_S(0) under one-sided noncompliance) against linearmodels' clustered
+    2SLS, as in tests/test_bounds.py."""
+    _tests()
+    from test_bounds import one_sided_wald_ratio
+    fit, iv, factor = one_sided_wald_ratio()
+    test = "test_bounds.py::test_delta_se_of_a_point_identified_effect_equals_clustered_2sls"
+    return [Row("linearmodels IV2SLS", "MTR bounds: τ_S(0), one-sided (a Wald ratio; 3,000 pairs)",
+                fit.lower["tau_S(0)"], -iv.params["v0"], rtol=1e-10, test=test),
+            Row("linearmodels IV2SLS", "its delta-method standard error × √((G−1)/G) (clustered by pair)",
+                fit.se_lower["tau_S(0)"] / factor, iv.std_errors["v0"], rtol=1e-7, test=test)]
+
+
 # ---------------------------------------------------------------- statsmodels
 
 def statsmodels_rows() -> list[Row]:
@@ -200,7 +213,7 @@ def paper_rows() -> list[Row]:
 
 
 SECTIONS = {  # title on the page: the functions that compute its rows
-    "linearmodels": [tsls_rows, msmm_rows, pair_wald_rows],
+    "linearmodels": [tsls_rows, msmm_rows, pair_wald_rows, bounds_rows],
     "statsmodels": [statsmodels_rows],
     "rdrobust": [rdrobust_rows],
     "The papers' published numbers": [paper_rows],
