@@ -300,8 +300,8 @@ def _engine_group_totals(frame, group, z, d, y, values, y_shift) -> pd.DataFrame
     units = _with_group_totals(frame.select(col(group).alias("g"), col(z).cast(f64).alias("z"),
                                             col(d).cast(f64).alias("d"), *outcome), {"treated": "d"})
     units = units.with_columns(s=col("treated") - col("d"), peers=col("N") - 1)
-    u = {"y": col("y"), "d": col("d"), "s": col("s"), "peers": col("peers")} if y is not None else {
-        "d": col("d"), "s": col("s"), "peers": col("peers")}
+    u = {"d": col("d"), "s": col("s"), "peers": col("peers")}
+    if y is not None: u["y"] = col("y")
     sides = {f"{name}|{side}": e * (col("z") if side else 1 - col("z"))
              for name, e in _unit_values(u, values, lambda b: b.cast(f64)).items() for side in (1, 0)}
     sides.update({"n|1": col("z"), "n|0": 1 - col("z")})
@@ -366,13 +366,13 @@ def _means_and_cov(totals: pd.DataFrame, patterns: list, n_cells: int, functions
     return means.ravel(), scatter / (n_groups * (n_groups - 1)), n_groups
 
 def _cell_means(t: np.ndarray, present: list, functions=FUNCTIONS) -> dict:
-    "The means {(function, cell): ...} from statistic totals `t` (..., cells × (functions, count)), e.g. bootstrap draws."
+    "The means {(function, cell): ...} from statistic totals `t` (..., cells × (functions, count)), e.g. of draws."
     width = len(functions) + 1
     return {(f, c): t[..., width * i + j] / t[..., width * i + width - 1]
             for i, c in enumerate(present) for j, f in enumerate(functions)}
 
 def _group_values(totals: pd.DataFrame, patterns: list, n_columns: int) -> np.ndarray:
-    "Each kept group's contribution v_g to the statistic's totals (G × n_columns, groups in order): what a bootstrap resamples."
+    "Each kept group's contribution v_g to the statistic's totals (G × n_columns, groups in order), to resample."
     array, kept = totals.to_numpy(dtype=float), np.sort(np.concatenate([rows for rows, *_ in patterns]))
     values = np.zeros((len(kept), n_columns))
     for rows, filled, columns in patterns:
@@ -489,7 +489,7 @@ def _fit_size(totals: pd.DataFrame, m: int, *, assumptions, y_range, one_sided, 
     plan = _plan(means, m, one_sided, assumptions, y_range, min_share)
     if not plan: raise ValueError(f"no effect is identified with instrument cells {present} (or every target "
                                   f"subpopulation has a share below min_share = {min_share})")
-    plan = _point_at_zero_omega(plan, lambda theta: as_means(theta), mean_vector, cov)
+    plan = _point_at_zero_omega(plan, as_means, mean_vector, cov)
     order = list(plan)
     def statistic(at):
         with np.errstate(divide="ignore", invalid="ignore"):  # a resample may empty a subgroup: left out below
